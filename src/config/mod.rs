@@ -1,0 +1,3 @@
+//! Configuration: TOML file → `File*` serde types → validated runtime types.
+
+pub mod units;

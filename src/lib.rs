@@ -1,0 +1,8 @@
+//! hookgate: a verifying reverse proxy for inbound webhooks.
+//!
+//! A request flows listener → route → checks (IP, client identity, signature
+//! headers) → bounded body read → signature → replay reservation → upstream.
+//! Each concern lives in its own module; [`proxy`] composes them.
+
+pub mod config;
+pub mod reject;

@@ -4,5 +4,13 @@
 //! headers) → bounded body read → signature → replay reservation → upstream.
 //! Each concern lives in its own module; [`proxy`] composes them.
 
+#![forbid(unsafe_code)]
+
+pub mod admin;
+pub mod check;
+pub mod cli;
 pub mod config;
+pub mod metrics;
+pub mod proxy;
 pub mod reject;
+pub mod server;

@@ -1,1 +1,55 @@
-fn main() {}
+//! The `hookgate` binary: parse the command line, load config, run.
+
+use clap::Parser;
+use hookgate::cli::{Cli, Command};
+use std::process::ExitCode;
+
+/// `EX_USAGE`/`EX_CONFIG`-style exit for a bad config, as linkerd does.
+const EXIT_CONFIG: u8 = 78;
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HOOKGATE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .with_env_filter(filter)
+        .with_writer(std::io::stdout)
+        .init();
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check { config } => match hookgate::config::load(&config) {
+            Ok(cfg) => {
+                print!("{}", hookgate::check::summary(&cfg));
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::from(1)
+            }
+        },
+        Command::Run { config, upgrade } => {
+            init_logging();
+            let cfg = match hookgate::config::load(&config) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return ExitCode::from(EXIT_CONFIG);
+                }
+            };
+            let built = match hookgate::server::build(cfg, upgrade) {
+                Ok(b) => b,
+                Err(e) => {
+                    eprintln!("hookgate: cannot start: {e:#}");
+                    return ExitCode::from(1);
+                }
+            };
+            tracing::info!(config = %config.display(), version = env!("CARGO_PKG_VERSION"), "hookgate starting");
+            built.server.run_forever()
+        }
+    }
+}

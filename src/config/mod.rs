@@ -1,3 +1,416 @@
-//! Configuration: TOML file → `File*` serde types → validated runtime types.
+//! Configuration pipeline:
+//!
+//! ```text
+//! hookgate.toml --toml+serde--> file::FileConfig --validate--> runtime::Config
+//! ```
+//!
+//! Parsing is strict (unknown keys are errors) and validation collects every
+//! problem with its file, key path and line before failing, so ops fix a bad
+//! file in one pass. Nothing downstream ever sees an unvalidated value.
 
+pub mod error;
+pub mod file;
+pub mod runtime;
 pub mod units;
+
+pub use error::{ConfigError, ConfigErrors};
+pub use runtime::{Config, Limits, Listener, Route, ServerSettings, Upstream};
+
+use error::Collector;
+use file::{FileConfig, FileRoute};
+use pingora::lb::LoadBalancer;
+use std::collections::HashSet;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use toml::Spanned;
+
+/// Default per-route body limit.
+pub const DEFAULT_MAX_BODY: u64 = 1 << 20;
+
+/// Read, parse and validate a config file.
+pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    let src = std::fs::read_to_string(path).map_err(|e| {
+        ConfigErrors(vec![ConfigError {
+            file: path.to_path_buf(),
+            key: String::new(),
+            message: format!("cannot read file: {e}"),
+            line: None,
+        }])
+    })?;
+    parse(path, &src)
+}
+
+/// Parse and validate config text; `path` is used for messages and relative paths.
+pub fn parse(path: &Path, src: &str) -> Result<Config, ConfigErrors> {
+    let file: FileConfig = toml::from_str(src)
+        .map_err(|e| ConfigErrors(vec![error::from_toml_error(path, src, &e)]))?;
+    validate(path, src, file)
+}
+
+fn span<T>(s: &Spanned<T>) -> Option<std::ops::Range<usize>> {
+    Some(s.span())
+}
+
+fn validate(path: &Path, src: &str, f: FileConfig) -> Result<Config, ConfigErrors> {
+    let mut c = Collector::new(path, src);
+
+    let admin_listen = match &f.admin {
+        None => {
+            c.push(
+                "admin",
+                "missing [admin] table with `listen = \"127.0.0.1:9901\"`",
+                None,
+            );
+            None
+        }
+        Some(a) => parse_socket(&mut c, "admin.listen", &a.listen),
+    };
+
+    let limits = Limits {
+        max_header_bytes: spanned_or(&f.limits.max_header_bytes, 64 << 10, |b| b.0 as usize),
+        max_headers: spanned_or(&f.limits.max_headers, 100, |n| *n),
+        request_timeout: spanned_or(&f.limits.request_timeout, Duration::from_secs(30), |d| d.0),
+        read_timeout: spanned_or(&f.limits.read_timeout, Duration::from_secs(10), |d| d.0),
+    };
+    for (key, zero, s) in [
+        (
+            "limits.request_timeout",
+            limits.request_timeout.is_zero(),
+            f.limits.request_timeout.as_ref().map(|s| s.span()),
+        ),
+        (
+            "limits.read_timeout",
+            limits.read_timeout.is_zero(),
+            f.limits.read_timeout.as_ref().map(|s| s.span()),
+        ),
+        (
+            "limits.max_headers",
+            limits.max_headers == 0,
+            f.limits.max_headers.as_ref().map(|s| s.span()),
+        ),
+        (
+            "limits.max_header_bytes",
+            limits.max_header_bytes == 0,
+            f.limits.max_header_bytes.as_ref().map(|s| s.span()),
+        ),
+    ] {
+        if zero {
+            c.push(key, "must be greater than zero", s);
+        }
+    }
+    let default_body = spanned_or(&f.limits.max_body_bytes, DEFAULT_MAX_BODY, |b| b.0);
+
+    let server = ServerSettings {
+        threads: f.server.threads.unwrap_or(1).max(1),
+        grace_period: f.server.grace_period.map_or(Duration::ZERO, |d| d.0),
+        shutdown_timeout: f
+            .server
+            .shutdown_timeout
+            .map_or(Duration::from_secs(30), |d| d.0),
+        trust_request_id: f.server.trust_request_id.unwrap_or(false),
+        pid_file: f
+            .server
+            .pid_file
+            .clone()
+            .unwrap_or_else(|| "/tmp/hookgate.pid".into()),
+        upgrade_sock: f
+            .server
+            .upgrade_sock
+            .clone()
+            .unwrap_or_else(|| "/tmp/hookgate_upgrade.sock".into()),
+    };
+
+    if f.listeners.is_empty() {
+        c.push("listener", "at least one [[listener]] is required", None);
+    }
+    let mut listeners = Vec::new();
+    let mut names = HashSet::new();
+    for l in &f.listeners {
+        let key = format!("listener {:?}", l.name.get_ref());
+        if !names.insert(l.name.get_ref().clone()) {
+            c.push(&key, "duplicate listener name", span(&l.name));
+        }
+        if let Some(addr) = parse_socket(&mut c, &format!("{key}.listen"), &l.listen) {
+            listeners.push(Listener {
+                name: l.name.get_ref().clone(),
+                addr,
+            });
+        }
+    }
+
+    if f.routes.is_empty() {
+        c.push("route", "at least one [[route]] is required", None);
+    }
+    let mut routes = Vec::new();
+    let mut names = HashSet::new();
+    for r in &f.routes {
+        if !names.insert(r.name.get_ref().clone()) {
+            c.push(
+                format!("route {:?}", r.name.get_ref()),
+                "duplicate route name",
+                span(&r.name),
+            );
+        }
+        if let Some(route) = validate_route(&mut c, r, default_body) {
+            routes.push(Arc::new(route));
+        }
+    }
+
+    let cfg = admin_listen.map(|admin_listen| Config {
+        source: path.to_path_buf(),
+        admin_listen,
+        server,
+        limits,
+        listeners,
+        routes,
+    });
+    match (c.finish(()), cfg) {
+        (Ok(()), Some(cfg)) => Ok(cfg),
+        (Err(e), _) => Err(e),
+        // Unreachable in practice: a missing admin table always records an error.
+        (Ok(()), None) => Err(ConfigErrors(vec![])),
+    }
+}
+
+fn spanned_or<T, U>(v: &Option<Spanned<T>>, default: U, f: impl Fn(&T) -> U) -> U {
+    v.as_ref().map_or(default, |s| f(s.get_ref()))
+}
+
+fn parse_socket(c: &mut Collector, key: &str, v: &Spanned<String>) -> Option<SocketAddr> {
+    match v.get_ref().parse::<SocketAddr>() {
+        Ok(a) => Some(a),
+        Err(_) => {
+            c.push(
+                key,
+                format!("invalid listen address {:?}: expected ip:port such as \"127.0.0.1:8080\" or \"[::]:8080\"", v.get_ref()),
+                span(v),
+            );
+            None
+        }
+    }
+}
+
+fn validate_route(c: &mut Collector, r: &FileRoute, default_body: u64) -> Option<Route> {
+    let name = r.name.get_ref();
+    let key = format!("route {name:?}");
+    let mut ok = true;
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch))
+    {
+        c.push(
+            format!("{key}.name"),
+            "route names use letters, digits, '-', '_' and '.' only",
+            span(&r.name),
+        );
+        ok = false;
+    }
+    let prefix = r.path_prefix.get_ref();
+    if !prefix.starts_with('/') {
+        c.push(
+            format!("{key}.path_prefix"),
+            format!("path prefix {prefix:?} must start with '/'"),
+            span(&r.path_prefix),
+        );
+        ok = false;
+    }
+    let host = r.host.as_ref().map(|h| h.get_ref().to_ascii_lowercase());
+    if let Some(h) = &r.host {
+        if h.get_ref().is_empty() || h.get_ref().contains('/') || h.get_ref().contains(':') {
+            c.push(
+                format!("{key}.host"),
+                format!(
+                    "invalid host {:?}: give a bare host name without port",
+                    h.get_ref()
+                ),
+                span(h),
+            );
+            ok = false;
+        }
+    }
+    let max_body_bytes = r
+        .max_body_bytes
+        .as_ref()
+        .map_or(default_body, |b| b.get_ref().0);
+    if max_body_bytes == 0 {
+        c.push(
+            format!("{key}.max_body_bytes"),
+            "must be greater than zero",
+            r.max_body_bytes.as_ref().map(|s| s.span()),
+        );
+        ok = false;
+    }
+
+    if r.upstreams.get_ref().is_empty() {
+        c.push(
+            format!("{key}.upstreams"),
+            "at least one upstream is required",
+            span(&r.upstreams),
+        );
+        ok = false;
+    }
+    let mut addrs = Vec::new();
+    for u in r.upstreams.get_ref() {
+        match parse_upstream(u.get_ref()) {
+            Ok(a) => addrs.extend(a),
+            Err(msg) => {
+                c.push(format!("{key}.upstreams"), msg, span(u));
+                ok = false;
+            }
+        }
+    }
+    if !ok {
+        return None;
+    }
+    let count = addrs.len();
+    let lb = match LoadBalancer::try_from_iter(addrs) {
+        Ok(lb) => lb,
+        Err(e) => {
+            c.push(
+                format!("{key}.upstreams"),
+                format!("cannot build load balancer: {e}"),
+                span(&r.upstreams),
+            );
+            return None;
+        }
+    };
+    Some(Route {
+        name: name.clone(),
+        host,
+        path_prefix: prefix.clone(),
+        upstream: Upstream {
+            lb,
+            display: r
+                .upstreams
+                .get_ref()
+                .iter()
+                .map(|u| u.get_ref().clone())
+                .collect(),
+            count,
+            connect_timeout: r.connect_timeout.map_or(Duration::from_secs(5), |d| d.0),
+            read_timeout: r.read_timeout.map_or(Duration::from_secs(30), |d| d.0),
+        },
+        max_body_bytes,
+    })
+}
+
+/// `host:port` or `http://host:port[/]` → resolved socket addresses.
+fn parse_upstream(raw: &str) -> Result<Vec<SocketAddr>, String> {
+    let hostport = if let Some(rest) = raw.strip_prefix("http://") {
+        rest.strip_suffix('/').unwrap_or(rest)
+    } else if raw.starts_with("https://") {
+        return Err(format!(
+            "invalid address {raw:?}: https:// upstreams are not supported yet; use http:// or host:port"
+        ));
+    } else if raw.contains("://") {
+        return Err(format!(
+            "invalid address {raw:?}: only http:// URLs or host:port are accepted"
+        ));
+    } else {
+        raw
+    };
+    if hostport.contains('/') {
+        return Err(format!(
+            "invalid address {raw:?}: an upstream is host:port; paths are forwarded unchanged"
+        ));
+    }
+    let has_port = hostport.rsplit_once(':').is_some_and(|(h, p)| {
+        !h.is_empty() && !p.is_empty() && p.chars().all(|c| c.is_ascii_digit())
+    });
+    if !has_port {
+        return Err(format!(
+            "invalid address {raw:?}: expected host:port, e.g. \"127.0.0.1:3000\""
+        ));
+    }
+    let addrs: Vec<SocketAddr> = hostport
+        .to_socket_addrs()
+        .map_err(|e| format!("invalid address {raw:?}: cannot resolve: {e}"))?
+        .collect();
+    if addrs.is_empty() {
+        return Err(format!("invalid address {raw:?}: resolves to no address"));
+    }
+    Ok(addrs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = r#"
+[admin]
+listen = "127.0.0.1:9901"
+
+[[listener]]
+name = "public"
+listen = "127.0.0.1:8080"
+
+[[route]]
+name = "github"
+path_prefix = "/hooks/github"
+upstreams = ["127.0.0.1:3000", "http://127.0.0.1:3001"]
+max_body_bytes = "5MiB"
+"#;
+
+    fn errs(src: &str) -> Vec<String> {
+        match parse(Path::new("conf/x.toml"), src) {
+            Ok(_) => vec![],
+            Err(e) => e.0.iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn base_parses() {
+        let cfg = parse(Path::new("x.toml"), BASE).unwrap();
+        assert_eq!(cfg.routes.len(), 1);
+        assert_eq!(cfg.routes[0].max_body_bytes, 5 << 20);
+        assert_eq!(cfg.routes[0].upstream.count, 2);
+        assert_eq!(cfg.limits.max_headers, 100);
+    }
+
+    #[test]
+    fn invalid_upstream_names_file_key_and_line() {
+        let src = BASE.replace("\"127.0.0.1:3000\", ", "\"localhost\", ");
+        let e = errs(&src);
+        assert_eq!(
+            e,
+            vec!["conf/x.toml: route \"github\".upstreams: invalid address \"localhost\": expected host:port, e.g. \"127.0.0.1:3000\" (line 12)"]
+        );
+    }
+
+    #[test]
+    fn unknown_key_is_an_error_with_line() {
+        let src = BASE.replace("max_body_bytes", "upstream = 1\nmax_body_bytes");
+        let e = errs(&src);
+        assert_eq!(e.len(), 1);
+        assert!(
+            e[0].starts_with("conf/x.toml: route \"github\".upstream: unknown field `upstream`"),
+            "{}",
+            e[0]
+        );
+        assert!(e[0].ends_with("(line 13)"), "{}", e[0]);
+    }
+
+    #[test]
+    fn all_errors_are_reported() {
+        let src = BASE
+            .replace("/hooks/github", "hooks")
+            .replace("127.0.0.1:8080", "nowhere");
+        let e = errs(&src);
+        assert_eq!(e.len(), 2, "{e:?}");
+    }
+
+    #[test]
+    fn bad_size_is_reported() {
+        let e = errs(&BASE.replace("5MiB", "5 parsecs"));
+        assert_eq!(e.len(), 1);
+        assert!(
+            e[0].starts_with("conf/x.toml: route \"github\".max_body_bytes: invalid size")
+                && e[0].ends_with("(line 13)"),
+            "{}",
+            e[0]
+        );
+    }
+}

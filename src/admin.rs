@@ -1,0 +1,78 @@
+//! The admin listener: `/metrics`, `/healthz`, `/readyz`.
+//!
+//! Served by its own pingora service on its own address so it can be bound
+//! to loopback or a private interface, away from the public webhook port.
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+use arc_swap::ArcSwap;
+use async_trait::async_trait;
+use http::Response;
+use pingora::apps::http_app::ServeHttp;
+use pingora::protocols::http::ServerSession;
+use std::sync::Arc;
+
+/// The admin HTTP app.
+pub struct Admin {
+    /// Live config (readiness looks at it).
+    pub config: Arc<ArcSwap<Config>>,
+    /// Metrics to render.
+    pub metrics: Arc<Metrics>,
+}
+
+fn reply(status: u16, content_type: &str, body: Vec<u8>) -> Response<Vec<u8>> {
+    let mut resp = Response::new(body);
+    *resp.status_mut() =
+        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    if let Ok(v) = http::HeaderValue::from_str(content_type) {
+        resp.headers_mut().insert(http::header::CONTENT_TYPE, v);
+    }
+    let len = resp.body().len();
+    resp.headers_mut()
+        .insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(len));
+    resp
+}
+
+impl Admin {
+    /// Ready when a config is loaded and every route has at least one upstream address.
+    fn readiness(&self) -> (bool, String) {
+        let cfg = self.config.load();
+        let empty: Vec<&str> = cfg
+            .routes
+            .iter()
+            .filter(|r| r.upstream.count == 0)
+            .map(|r| r.name.as_str())
+            .collect();
+        if empty.is_empty() {
+            (true, format!("ready: {} routes\n", cfg.routes.len()))
+        } else {
+            (
+                false,
+                format!(
+                    "not ready: routes without upstreams: {}\n",
+                    empty.join(", ")
+                ),
+            )
+        }
+    }
+}
+
+#[async_trait]
+impl ServeHttp for Admin {
+    async fn response(&self, session: &mut ServerSession) -> Response<Vec<u8>> {
+        let path = session.req_header().uri.path().to_string();
+        match path.as_str() {
+            "/metrics" => reply(200, "text/plain; version=0.0.4", self.metrics.render()),
+            "/healthz" => reply(200, "text/plain", b"ok\n".to_vec()),
+            "/readyz" => {
+                let (ok, msg) = self.readiness();
+                reply(if ok { 200 } else { 503 }, "text/plain", msg.into_bytes())
+            }
+            _ => reply(
+                404,
+                "text/plain",
+                b"not found: try /metrics /healthz /readyz\n".to_vec(),
+            ),
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! Validated runtime configuration. No serde here: every value was checked at
+//! load, so the request path never parses a string from the file again.
+
+use pingora::lb::selection::RoundRobin;
+use pingora::lb::LoadBalancer;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Everything hookgate needs to serve, built once per (re)load.
+pub struct Config {
+    /// The file this was loaded from (for reload and messages).
+    pub source: PathBuf,
+    /// Admin listener address.
+    pub admin_listen: SocketAddr,
+    /// Process settings.
+    pub server: ServerSettings,
+    /// Request bounds.
+    pub limits: Limits,
+    /// Public listeners.
+    pub listeners: Vec<Listener>,
+    /// Routes in match order.
+    pub routes: Vec<Arc<Route>>,
+}
+
+/// Process-wide settings from `[server]`.
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    /// Worker threads per service.
+    pub threads: usize,
+    /// Keep accepting this long after SIGTERM.
+    pub grace_period: Duration,
+    /// Wait at most this long for in-flight requests at shutdown.
+    pub shutdown_timeout: Duration,
+    /// Keep well-formed incoming `X-Request-Id` values.
+    pub trust_request_id: bool,
+    /// pingora pid file.
+    pub pid_file: String,
+    /// pingora upgrade socket.
+    pub upgrade_sock: String,
+}
+
+/// Bounds on what one request may make hookgate hold or wait for.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Total header bytes (names + values).
+    pub max_header_bytes: usize,
+    /// Number of header fields.
+    pub max_headers: usize,
+    /// Deadline for the whole body.
+    pub request_timeout: Duration,
+    /// Longest pause between two reads from the client.
+    pub read_timeout: Duration,
+}
+
+/// A public listener.
+#[derive(Debug, Clone)]
+pub struct Listener {
+    /// Name for logs.
+    pub name: String,
+    /// Bind address.
+    pub addr: SocketAddr,
+}
+
+/// One `[[route]]`, compiled.
+pub struct Route {
+    /// Unique name (metric label).
+    pub name: String,
+    /// Lower-cased host to match, without port.
+    pub host: Option<String>,
+    /// Path prefix, matched segment-aware.
+    pub path_prefix: String,
+    /// Where verified requests go.
+    pub upstream: Upstream,
+    /// Body limit in bytes.
+    pub max_body_bytes: u64,
+}
+
+/// A route's upstream pool.
+pub struct Upstream {
+    /// pingora's round-robin selector over the resolved addresses.
+    pub lb: LoadBalancer<RoundRobin>,
+    /// The addresses as written, for `check` and logs.
+    pub display: Vec<String>,
+    /// How many distinct backends there are (bounds connect retries).
+    pub count: usize,
+    /// TCP connect timeout.
+    pub connect_timeout: Duration,
+    /// Response read timeout.
+    pub read_timeout: Duration,
+}
+
+impl Route {
+    /// Does this route take a request for `host` (already lower-cased, port stripped) and `path`?
+    pub fn matches(&self, host: Option<&str>, path: &str) -> bool {
+        if let Some(want) = &self.host {
+            if host != Some(want.as_str()) {
+                return false;
+            }
+        }
+        path_matches(&self.path_prefix, path)
+    }
+}
+
+/// Segment-aware prefix match: `/a/b` matches `/a/b`, `/a/b/`, `/a/b/c`, `/a/b?x`, not `/a/bc`.
+pub fn path_matches(prefix: &str, path: &str) -> bool {
+    match path.strip_prefix(prefix) {
+        None => false,
+        Some(rest) => {
+            prefix.ends_with('/')
+                || rest.is_empty()
+                || rest.starts_with('/')
+                || rest.starts_with('?')
+        }
+    }
+}
+
+impl Config {
+    /// First route matching host and path, in file order.
+    pub fn route_for(&self, host: Option<&str>, path: &str) -> Option<&Arc<Route>> {
+        self.routes.iter().find(|r| r.matches(host, path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::path_matches;
+
+    #[test]
+    fn prefix_is_segment_aware() {
+        assert!(path_matches("/hooks/github", "/hooks/github"));
+        assert!(path_matches("/hooks/github", "/hooks/github/x"));
+        assert!(path_matches("/hooks/github", "/hooks/github?a=1"));
+        assert!(!path_matches("/hooks/github", "/hooks/githubx"));
+        assert!(path_matches("/", "/anything"));
+        assert!(path_matches("/hooks/", "/hooks/x"));
+        assert!(!path_matches("/hooks/github", "/hooks"));
+    }
+}

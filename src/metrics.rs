@@ -1,0 +1,189 @@
+//! All Prometheus metrics in one owned registry.
+//!
+//! Labels are bounded by construction: route names come from the config,
+//! outcomes from the closed [`Reason`] enum, status classes are five values.
+//! Never a path, an address or a header value.
+
+use crate::reject::Reason;
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
+};
+
+/// The route label used when no route matched.
+pub const NO_ROUTE: &str = "none";
+
+/// hookgate's metrics.
+pub struct Metrics {
+    registry: Registry,
+    /// Requests by route and outcome (`forwarded` or a rejection reason).
+    pub requests: IntCounterVec,
+    /// Time hookgate itself spent on a request, excluding waiting for the
+    /// client's body and for the upstream: the cost of the checks.
+    pub overhead: HistogramVec,
+    /// Time from sending to the upstream until its response header arrived.
+    pub upstream_latency: HistogramVec,
+    /// Request body bytes received, per route.
+    pub bytes_in: IntCounterVec,
+    /// Upstream responses by status class (`2xx`..`5xx`).
+    pub upstream_responses: IntCounterVec,
+    /// Generation of the config in use; increases on every successful reload.
+    pub config_generation: IntGauge,
+    /// Config reloads by result (`success`, `error`).
+    pub config_reloads: IntCounterVec,
+    /// Unix time of the last successful config load.
+    pub config_last_success: IntGauge,
+    /// Build information (always 1).
+    pub build_info: IntGaugeVec,
+    /// Requests currently being processed.
+    pub in_flight: IntGauge,
+    /// Connection attempts to upstreams that failed, by route.
+    pub upstream_connect_errors: IntCounterVec,
+}
+
+fn latency_buckets() -> Vec<f64> {
+    vec![
+        0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+        5.0, 10.0, 30.0,
+    ]
+}
+
+impl Metrics {
+    /// Create and register every metric. Registration of fresh metrics in a
+    /// fresh registry cannot collide, so a failure here is a programming error
+    /// reported at start-up.
+    pub fn new() -> Result<Self, prometheus::Error> {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "hookgate_requests_total",
+                "Requests by route and outcome (forwarded or rejection reason).",
+            ),
+            &["route", "outcome"],
+        )?;
+        let overhead = HistogramVec::new(
+            HistogramOpts::new(
+                "hookgate_overhead_seconds",
+                "Time hookgate spent on a request itself, excluding client body transfer and upstream wait.",
+            )
+            .buckets(latency_buckets()),
+            &["route"],
+        )?;
+        let upstream_latency = HistogramVec::new(
+            HistogramOpts::new(
+                "hookgate_upstream_duration_seconds",
+                "Time from connecting to the upstream until its response header arrived.",
+            )
+            .buckets(latency_buckets()),
+            &["route"],
+        )?;
+        let bytes_in = IntCounterVec::new(
+            Opts::new(
+                "hookgate_request_body_bytes_total",
+                "Request body bytes received.",
+            ),
+            &["route"],
+        )?;
+        let upstream_responses = IntCounterVec::new(
+            Opts::new(
+                "hookgate_upstream_responses_total",
+                "Upstream responses by status class.",
+            ),
+            &["route", "class"],
+        )?;
+        let config_generation = IntGauge::new(
+            "hookgate_config_generation",
+            "Generation of the config in use.",
+        )?;
+        let config_reloads = IntCounterVec::new(
+            Opts::new("hookgate_config_reload_total", "Config reloads by result."),
+            &["result"],
+        )?;
+        let config_last_success = IntGauge::new(
+            "hookgate_config_last_reload_success_timestamp_seconds",
+            "Unix time of the last successful config load.",
+        )?;
+        let build_info = IntGaugeVec::new(
+            Opts::new("hookgate_build_info", "Build information."),
+            &["version"],
+        )?;
+        let in_flight = IntGauge::new("hookgate_requests_in_flight", "Requests being processed.")?;
+        let upstream_connect_errors = IntCounterVec::new(
+            Opts::new(
+                "hookgate_upstream_connect_errors_total",
+                "Failed upstream connection attempts.",
+            ),
+            &["route"],
+        )?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(overhead.clone()))?;
+        registry.register(Box::new(upstream_latency.clone()))?;
+        registry.register(Box::new(bytes_in.clone()))?;
+        registry.register(Box::new(upstream_responses.clone()))?;
+        registry.register(Box::new(config_generation.clone()))?;
+        registry.register(Box::new(config_reloads.clone()))?;
+        registry.register(Box::new(config_last_success.clone()))?;
+        registry.register(Box::new(build_info.clone()))?;
+        registry.register(Box::new(in_flight.clone()))?;
+        registry.register(Box::new(upstream_connect_errors.clone()))?;
+        build_info
+            .with_label_values(&[env!("CARGO_PKG_VERSION")])
+            .set(1);
+        for result in ["success", "error"] {
+            config_reloads.with_label_values(&[result]);
+        }
+        Ok(Metrics {
+            registry,
+            requests,
+            overhead,
+            upstream_latency,
+            bytes_in,
+            upstream_responses,
+            config_generation,
+            config_reloads,
+            config_last_success,
+            build_info,
+            in_flight,
+            upstream_connect_errors,
+        })
+    }
+
+    /// Create zero-valued series for a route so dashboards and alerts see
+    /// them before the first request.
+    pub fn init_route(&self, route: &str) {
+        self.requests.with_label_values(&[route, "forwarded"]);
+        for r in Reason::ALL {
+            self.requests.with_label_values(&[route, r.label()]);
+        }
+        self.bytes_in.with_label_values(&[route]);
+    }
+
+    /// Count one finished request.
+    pub fn count_request(&self, route: &str, outcome: &str) {
+        self.requests.with_label_values(&[route, outcome]).inc();
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        // Encoding into a Vec cannot fail for well-formed metric families.
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
+        out
+    }
+
+    /// The registry, for components that register their own metrics.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+}
+
+/// `2xx`-style class of an HTTP status.
+pub fn status_class(status: u16) -> &'static str {
+    match status {
+        100..=199 => "1xx",
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        _ => "5xx",
+    }
+}

@@ -30,4 +30,10 @@ pub enum Command {
         #[arg(short, long, default_value = "conf/hookgate.toml")]
         config: PathBuf,
     },
+    /// Run a demo receiver that prints each request and answers with the body's size and SHA-256.
+    Echo {
+        /// Address to listen on.
+        #[arg(short, long, default_value = "127.0.0.1:3000")]
+        listen: String,
+    },
 }

@@ -10,6 +10,7 @@ pub mod admin;
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod echo;
 pub mod metrics;
 pub mod proxy;
 pub mod reject;

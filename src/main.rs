@@ -32,6 +32,7 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
+        Command::Echo { listen } => hookgate::echo::run(&listen),
         Command::Run { config, upgrade } => {
             init_logging();
             let cfg = match hookgate::config::load(&config) {

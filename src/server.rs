@@ -6,10 +6,11 @@ use crate::metrics::Metrics;
 use crate::proxy::Gateway;
 use arc_swap::ArcSwap;
 use pingora::server::configuration::{Opt, ServerConf};
+use pingora::server::ExecutionPhase;
 use pingora::server::Server;
 use pingora::services::listening::Service;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A built server plus the handles the binary keeps (config swap, metrics).
 pub struct Built {
@@ -32,8 +33,11 @@ pub fn build(cfg: Config, upgrade: bool) -> anyhow::Result<Built> {
 
     let conf = ServerConf {
         threads: cfg.server.threads,
-        grace_period_seconds: Some(cfg.server.grace_period.as_secs()),
-        graceful_shutdown_timeout_seconds: Some(cfg.server.shutdown_timeout.as_secs().max(1)),
+        // pingora sleeps the whole grace period after SIGTERM and then cancels
+        // whatever is still running; `drain_then_exit` ends the sleep early
+        // once no request is in flight.
+        grace_period_seconds: Some(cfg.server.shutdown_timeout.as_secs().max(1)),
+        graceful_shutdown_timeout_seconds: Some(1),
         pid_file: cfg.server.pid_file.clone(),
         upgrade_sock: cfg.server.upgrade_sock.clone(),
         ..ServerConf::default()
@@ -44,6 +48,7 @@ pub fn build(cfg: Config, upgrade: bool) -> anyhow::Result<Built> {
     };
     let mut server = Server::new_with_opt_and_conf(opt, conf);
     server.bootstrap();
+    drain_then_exit(server.watch_execution_phase(), metrics.clone());
 
     let listeners = cfg.listeners.clone();
     let admin_listen = cfg.admin_listen;
@@ -70,6 +75,27 @@ pub fn build(cfg: Config, upgrade: bool) -> anyhow::Result<Built> {
         config,
         metrics,
     })
+}
+
+/// Once pingora enters its shutdown grace period (listeners closed), exit as
+/// soon as no request is in flight instead of sleeping the whole period.
+fn drain_then_exit(
+    mut phase: tokio::sync::broadcast::Receiver<ExecutionPhase>,
+    metrics: Arc<Metrics>,
+) {
+    std::thread::spawn(move || loop {
+        match phase.blocking_recv() {
+            Ok(ExecutionPhase::ShutdownGracePeriod) => {
+                while metrics.in_flight.get() > 0 {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                tracing::info!("in-flight requests drained, exiting");
+                std::process::exit(0);
+            }
+            Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        }
+    });
 }
 
 /// Seconds since the Unix epoch.

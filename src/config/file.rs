@@ -42,9 +42,8 @@ pub struct FileAdmin {
 pub struct FileServer {
     /// Worker threads per service (default 1 per listener; pingora runs one runtime per service).
     pub threads: Option<usize>,
-    /// After SIGTERM, keep accepting for this long so a load balancer can notice (default 0s).
-    pub grace_period: Option<Dur>,
-    /// After the grace period, wait at most this long for in-flight requests (default 30s).
+    /// After SIGTERM, stop accepting and wait at most this long for in-flight
+    /// requests before exiting (default 30s); exits as soon as none are left.
     pub shutdown_timeout: Option<Dur>,
     /// Keep an incoming `X-Request-Id` (when well-formed) instead of generating one.
     pub trust_request_id: Option<bool>,

@@ -104,7 +104,6 @@ fn validate(path: &Path, src: &str, f: FileConfig) -> Result<Config, ConfigError
 
     let server = ServerSettings {
         threads: f.server.threads.unwrap_or(1).max(1),
-        grace_period: f.server.grace_period.map_or(Duration::ZERO, |d| d.0),
         shutdown_timeout: f
             .server
             .shutdown_timeout

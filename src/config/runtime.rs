@@ -29,8 +29,6 @@ pub struct Config {
 pub struct ServerSettings {
     /// Worker threads per service.
     pub threads: usize,
-    /// Keep accepting this long after SIGTERM.
-    pub grace_period: Duration,
     /// Wait at most this long for in-flight requests at shutdown.
     pub shutdown_timeout: Duration,
     /// Keep well-formed incoming `X-Request-Id` values.

@@ -167,6 +167,10 @@ pub async fn forward(
                 continue;
             }
         };
+        // pingora's connector does not apply the peer's read/write timeouts to
+        // the session it returns; its own proxy loop sets them, so do we.
+        client.set_read_timeout(Some(up.read_timeout));
+        client.set_write_timeout(Some(up.read_timeout));
         let sent = async {
             client.write_request_header(Box::new(req.clone())).await?;
             client.write_request_body(body.clone(), true).await?;

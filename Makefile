@@ -1,0 +1,55 @@
+# hookgate: the two commands a newcomer needs.
+#   make run   install what is missing, build, start the demo (gateway + sample receiver)
+#   make test  the same set-up plus the services tests use, then every test and lint
+SHELL := /bin/bash
+CARGO ?= cargo
+CONFIG ?= conf/hookgate.toml
+BUILD_PKGS := cmake
+TEST_PKGS := redis-server
+
+.PHONY: run test build deps test-deps lint check bench certs
+
+# Install Debian packages that are missing: via apt-get when root, otherwise say what to run.
+define ensure_pkgs
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "missing packages:$$missing"; echo "run: sudo apt-get install -y$$missing"; exit 1; \
+	  fi; \
+	fi
+endef
+
+deps:
+	$(call ensure_pkgs,$(BUILD_PKGS))
+
+test-deps: deps
+	$(call ensure_pkgs,$(TEST_PKGS))
+
+build: deps
+	$(CARGO) build --release --locked
+
+check: build
+	./target/release/hookgate check -c $(CONFIG)
+
+# The demo: a sample receiver on 127.0.0.1:3000 and hookgate on 127.0.0.1:8080 (admin :9901).
+run: build
+	@./target/release/hookgate check -c $(CONFIG)
+	@./target/release/hookgate echo --listen 127.0.0.1:3000 & echo_pid=$$!; \
+	trap 'kill $$echo_pid 2>/dev/null' EXIT INT TERM; \
+	echo; echo "hookgate demo: try in another shell"; \
+	echo "  curl -i -X POST --data-binary '{\"hello\":\"world\"}' http://127.0.0.1:8080/hooks/demo   # forwarded"; \
+	echo "  curl -i -X POST --data-binary @/dev/null http://127.0.0.1:8080/hooks/unknown            # 404 no_route"; \
+	echo "  curl -s http://127.0.0.1:9901/metrics | grep hookgate_requests_total"; echo; \
+	./target/release/hookgate run -c $(CONFIG)
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets --locked -- -D warnings
+
+test: test-deps lint
+	$(CARGO) build --locked --all-targets
+	$(CARGO) test --locked --all-targets

@@ -1,0 +1,431 @@
+//! Test harness: a real hookgate process on ephemeral loopback ports, a real
+#![allow(dead_code)] // shared by every test module; each uses a different part
+//! HTTP upstream that records what it received, and real HTTP clients.
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A free loopback port (bound then released; the window for a clash is tiny).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One request as the upstream saw it.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Recorded {
+    /// All values of a header (lower-case name).
+    pub fn header_all(&self, name: &str) -> Vec<String> {
+        self.headers
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+    /// The single value of a header.
+    pub fn header(&self, name: &str) -> Option<String> {
+        let all = self.header_all(name);
+        assert!(all.len() <= 1, "header {name} appears {} times", all.len());
+        all.into_iter().next()
+    }
+}
+
+/// How the upstream answers.
+#[derive(Clone)]
+pub struct Behaviour {
+    pub status: u16,
+    pub delay: Duration,
+    pub body: &'static str,
+}
+
+impl Default for Behaviour {
+    fn default() -> Self {
+        Behaviour {
+            status: 200,
+            delay: Duration::ZERO,
+            body: "{\"ok\":true}",
+        }
+    }
+}
+
+/// A recording HTTP/1.1 upstream on its own runtime thread.
+pub struct Upstream {
+    pub addr: SocketAddr,
+    pub requests: Arc<Mutex<Vec<Recorded>>>,
+    pub behaviour: Arc<Mutex<Behaviour>>,
+    _rt: tokio::runtime::Runtime,
+}
+
+impl Upstream {
+    pub fn start() -> Upstream {
+        Self::with(Behaviour::default())
+    }
+
+    pub fn with(b: Behaviour) -> Upstream {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let requests: Arc<Mutex<Vec<Recorded>>> = Default::default();
+        let behaviour = Arc::new(Mutex::new(b));
+        let (reqs, beh) = (requests.clone(), behaviour.clone());
+        rt.spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let (reqs, beh) = (reqs.clone(), beh.clone());
+                tokio::spawn(async move {
+                    let svc = service_fn(move |req: Request<Incoming>| {
+                        let (reqs, beh) = (reqs.clone(), beh.clone());
+                        async move {
+                            let (parts, body) = req.into_parts();
+                            let body = body
+                                .collect()
+                                .await
+                                .map(|b| b.to_bytes().to_vec())
+                                .unwrap_or_default();
+                            reqs.lock().unwrap().push(Recorded {
+                                method: parts.method.to_string(),
+                                path: parts.uri.to_string(),
+                                headers: parts
+                                    .headers
+                                    .iter()
+                                    .map(|(k, v)| {
+                                        (
+                                            k.as_str().to_string(),
+                                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                                        )
+                                    })
+                                    .collect(),
+                                body,
+                            });
+                            let b = beh.lock().unwrap().clone();
+                            if !b.delay.is_zero() {
+                                tokio::time::sleep(b.delay).await;
+                            }
+                            let resp = Response::builder()
+                                .status(b.status)
+                                .header("content-type", "application/json")
+                                .header("x-upstream", "recorder")
+                                .body(Full::new(Bytes::from_static(b.body.as_bytes())))
+                                .unwrap();
+                            Ok::<_, std::convert::Infallible>(resp)
+                        }
+                    });
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        });
+        Upstream {
+            addr,
+            requests,
+            behaviour,
+            _rt: rt,
+        }
+    }
+
+    pub fn received(&self) -> Vec<Recorded> {
+        self.requests.lock().unwrap().clone()
+    }
+
+    pub fn set(&self, b: Behaviour) {
+        *self.behaviour.lock().unwrap() = b;
+    }
+}
+
+/// A running `hookgate run` process with its own config, ports and log file.
+pub struct Gateway {
+    pub child: Option<Child>,
+    pub addr: SocketAddr,
+    pub admin: SocketAddr,
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    pub log: PathBuf,
+}
+
+/// Path of the binary under test.
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_hookgate")
+}
+
+/// The config header every test gateway gets; `routes` is appended.
+pub fn base_config(
+    dir: &std::path::Path,
+    listen: SocketAddr,
+    admin: SocketAddr,
+    server_extra: &str,
+) -> String {
+    format!(
+        r#"[admin]
+listen = "{admin}"
+
+[server]
+pid_file = "{dir}/hookgate.pid"
+upgrade_sock = "{dir}/upgrade.sock"
+shutdown_timeout = "10s"
+{server_extra}
+
+[limits]
+request_timeout = "5s"
+read_timeout = "2s"
+
+[[listener]]
+name = "public"
+listen = "{listen}"
+
+"#,
+        dir = dir.display()
+    )
+}
+
+impl Gateway {
+    /// Start hookgate with `routes` (TOML `[[route]]` tables) and wait until it serves.
+    pub fn start(routes: &str) -> Gateway {
+        Self::launch("", routes, &[])
+    }
+
+    /// Start with extra `[server]` lines, routes and environment variables.
+    pub fn launch(server_extra: &str, routes: &str, env: &[(&str, &str)]) -> Gateway {
+        let dir = tempfile::tempdir().unwrap();
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let admin: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let config = dir.path().join("hookgate.toml");
+        std::fs::write(
+            &config,
+            base_config(dir.path(), addr, admin, server_extra) + routes,
+        )
+        .unwrap();
+        let log = dir.path().join("hookgate.log");
+        let mut cmd = Command::new(bin());
+        cmd.arg("run")
+            .arg("-c")
+            .arg(&config)
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(std::fs::File::create(dir.path().join("stderr.log")).unwrap())
+            .stdin(Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().unwrap();
+        let mut g = Gateway {
+            child: Some(child),
+            addr,
+            admin,
+            dir,
+            config,
+            log,
+        };
+        g.wait_ready();
+        g
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!(
+                    "hookgate exited early ({status}): {}\n{}",
+                    self.logs(),
+                    self.stderr()
+                );
+            }
+            if get(&format!("http://{}/healthz", self.admin))
+                .map(|(s, _)| s == 200)
+                .unwrap_or(false)
+                && TcpStream::connect(self.addr).is_ok()
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("hookgate did not become ready: {}", self.logs());
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("stderr.log")).unwrap_or_default()
+    }
+
+    /// Access-log lines (parsed JSON) for a request id.
+    pub fn access_log(&self, request_id: &str) -> Vec<serde_json::Value> {
+        self.logs()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v["target"] == "hookgate::access" && v["request_id"] == request_id)
+            .collect()
+    }
+
+    /// Wait (bounded) until the access log has a line for `request_id`.
+    pub fn wait_access_log(&self, request_id: &str) -> serde_json::Value {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if let Some(v) = self.access_log(request_id).into_iter().next() {
+                return v;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no access log for {request_id}: {}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn metrics(&self) -> String {
+        get(&format!("http://{}/metrics", self.admin)).unwrap().1
+    }
+
+    /// Value of one metric series, e.g. `hookgate_requests_total{outcome="forwarded",route="a"}`.
+    pub fn metric(&self, series: &str) -> f64 {
+        metric_value(&self.metrics(), series)
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.as_ref().unwrap().id() as i32
+    }
+
+    pub fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(self.pid().to_string())
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+
+    /// Wait for the process to exit (bounded) and return its exit code.
+    pub fn wait_exit(&mut self, within: Duration) -> Option<i32> {
+        let deadline = Instant::now() + within;
+        let child = self.child.as_mut().unwrap();
+        loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                return s.code();
+            }
+            assert!(Instant::now() < deadline, "hookgate did not exit");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Parse one series' value out of Prometheus text; 0 if absent.
+pub fn metric_value(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix(series)
+                .and_then(|rest| rest.strip_prefix(' '))
+        })
+        .map(|v| v.trim().parse().unwrap())
+        .unwrap_or(0.0)
+}
+
+/// A blocking HTTP client with sane bounds.
+pub fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap()
+}
+
+pub fn get(url: &str) -> Option<(u16, String)> {
+    let r = client().get(url).send().ok()?;
+    Some((r.status().as_u16(), r.text().ok()?))
+}
+
+/// Minimal raw HTTP/1.1 exchange over TCP, for framing the client libraries won't produce.
+/// Writes `head` then `body` (ignoring write errors after the server answered) and reads the response.
+pub fn raw_request(addr: SocketAddr, head: &str, body: &[u8]) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(head.as_bytes()).unwrap();
+    let _ = s.write_all(body);
+    let mut out = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                out.extend_from_slice(&buf[..n]);
+                if response_complete(&out) {
+                    break;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn response_complete(buf: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(buf);
+    let Some(end) = text.find("\r\n\r\n") else {
+        return false;
+    };
+    let len = text[..end].lines().find_map(|l| {
+        l.to_ascii_lowercase()
+            .strip_prefix("content-length:")
+            .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+    });
+    len.is_some_and(|n| buf.len() >= end + 4 + n)
+}
+
+/// Deterministic pseudo-random bytes (every byte value appears; no compression luck).
+pub fn payload(n: usize) -> Vec<u8> {
+    let mut x: u32 = 0x9e37_79b9;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// A `[[route]]` table to `upstream` with extra lines.
+pub fn route(name: &str, prefix: &str, upstream: SocketAddr, extra: &str) -> String {
+    format!("[[route]]\nname = \"{name}\"\npath_prefix = \"{prefix}\"\nupstreams = [\"{upstream}\"]\n{extra}\n\n")
+}

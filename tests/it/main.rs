@@ -1,0 +1,9 @@
+//! Black-box integration tests: a real hookgate process, real upstreams, real clients.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly by design
+
+mod harness;
+
+mod cli;
+mod forwarding;
+mod limits;
+mod observability;

@@ -1,0 +1,103 @@
+//! Admin endpoints, metrics and shutdown behaviour.
+
+use crate::harness::*;
+use std::time::{Duration, Instant};
+
+#[test]
+fn health_ready_and_metrics_move() {
+    let up = Upstream::start();
+    let gw = Gateway::start(&route("m", "/m", up.addr, ""));
+    assert_eq!(
+        get(&format!("http://{}/healthz", gw.admin)).unwrap(),
+        (200, "ok\n".into())
+    );
+    let (status, body) = get(&format!("http://{}/readyz", gw.admin)).unwrap();
+    assert_eq!(status, 200, "{body}");
+
+    let fwd = "hookgate_requests_total{outcome=\"forwarded\",route=\"m\"}";
+    let none = "hookgate_requests_total{outcome=\"no_route\",route=\"none\"}";
+    let m = gw.metrics();
+    assert!(
+        m.contains(fwd),
+        "series exist before the first request:\n{m}"
+    );
+    assert_eq!(metric_value(&m, fwd), 0.0);
+
+    for _ in 0..3 {
+        assert_eq!(
+            client()
+                .post(gw.url("/m"))
+                .body("12345")
+                .send()
+                .unwrap()
+                .status(),
+            200
+        );
+    }
+    assert_eq!(
+        client()
+            .post(gw.url("/nope"))
+            .body("1")
+            .send()
+            .unwrap()
+            .status(),
+        404
+    );
+
+    let m = gw.metrics();
+    assert_eq!(metric_value(&m, fwd), 3.0);
+    assert_eq!(metric_value(&m, none), 1.0);
+    assert_eq!(
+        metric_value(&m, "hookgate_request_body_bytes_total{route=\"m\"}"),
+        15.0
+    );
+    assert_eq!(
+        metric_value(
+            &m,
+            "hookgate_upstream_responses_total{class=\"2xx\",route=\"m\"}"
+        ),
+        3.0
+    );
+    assert_eq!(
+        metric_value(&m, "hookgate_upstream_duration_seconds_count{route=\"m\"}"),
+        3.0
+    );
+    assert_eq!(
+        metric_value(&m, "hookgate_overhead_seconds_count{route=\"m\"}"),
+        3.0
+    );
+    assert_eq!(metric_value(&m, "hookgate_config_generation"), 1.0);
+    assert!(metric_value(&m, "hookgate_config_last_reload_success_timestamp_seconds") > 1.7e9);
+    assert!(m.contains("hookgate_build_info{version=\""));
+    assert!(m.contains("hookgate_config_reload_total{result=\"error\"} 0"));
+}
+
+#[test]
+fn sigterm_lets_in_flight_requests_finish() {
+    let up = Upstream::with(Behaviour {
+        delay: Duration::from_millis(1500),
+        ..Default::default()
+    });
+    let mut gw = Gateway::start(&route("s", "/s", up.addr, ""));
+    let url = gw.url("/s");
+    let inflight = std::thread::spawn(move || {
+        client()
+            .post(url)
+            .body("slow")
+            .send()
+            .map(|r| r.status().as_u16())
+    });
+    // Wait until the upstream has the request, then ask hookgate to stop.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while up.received().is_empty() {
+        assert!(Instant::now() < deadline, "request never reached upstream");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    gw.signal("TERM");
+    assert_eq!(
+        inflight.join().unwrap().unwrap(),
+        200,
+        "in-flight request completed after SIGTERM"
+    );
+    gw.wait_exit(Duration::from_secs(20));
+}

@@ -5,6 +5,7 @@
 
 use crate::config::Config;
 use crate::metrics::Metrics;
+use crate::reload::Reloader;
 use arc_swap::ArcSwap;
 use async_trait::async_trait;
 use http::Response;
@@ -18,6 +19,8 @@ pub struct Admin {
     pub config: Arc<ArcSwap<Config>>,
     /// Metrics to render.
     pub metrics: Arc<Metrics>,
+    /// Reload trigger for `POST /reload`.
+    pub reloader: Arc<Reloader>,
 }
 
 fn reply(status: u16, content_type: &str, body: Vec<u8>) -> Response<Vec<u8>> {
@@ -61,7 +64,25 @@ impl Admin {
 impl ServeHttp for Admin {
     async fn response(&self, session: &mut ServerSession) -> Response<Vec<u8>> {
         let path = session.req_header().uri.path().to_string();
+        let method = session.req_header().method.clone();
         match path.as_str() {
+            "/reload" if method == http::Method::POST => {
+                let r = self.reloader.clone();
+                match tokio::task::spawn_blocking(move || r.reload()).await {
+                    Ok(Ok(generation)) => reply(
+                        200,
+                        "text/plain",
+                        format!("reloaded: generation {generation}\n").into_bytes(),
+                    ),
+                    Ok(Err(e)) => reply(
+                        422,
+                        "text/plain",
+                        format!("reload failed, running config unchanged:\n{e}\n").into_bytes(),
+                    ),
+                    Err(_) => reply(500, "text/plain", b"reload task failed\n".to_vec()),
+                }
+            }
+            "/reload" => reply(405, "text/plain", b"use POST /reload\n".to_vec()),
             "/metrics" => reply(200, "text/plain; version=0.0.4", self.metrics.render()),
             "/healthz" => reply(200, "text/plain", b"ok\n".to_vec()),
             "/readyz" => {
@@ -71,7 +92,7 @@ impl ServeHttp for Admin {
             _ => reply(
                 404,
                 "text/plain",
-                b"not found: try /metrics /healthz /readyz\n".to_vec(),
+                b"not found: try /metrics /healthz /readyz, POST /reload\n".to_vec(),
             ),
         }
     }

@@ -30,6 +30,12 @@ pub enum Command {
         #[arg(short, long, default_value = "conf/hookgate.toml")]
         config: PathBuf,
     },
+    /// Ask a running hookgate to reload its config (POST /reload on the admin listener named in FILE).
+    Reload {
+        /// Config file of the running instance.
+        #[arg(short, long, default_value = "conf/hookgate.toml")]
+        config: PathBuf,
+    },
     /// Run a demo receiver that prints each request and answers with the body's size and SHA-256.
     Echo {
         /// Address to listen on.

@@ -14,4 +14,5 @@ pub mod echo;
 pub mod metrics;
 pub mod proxy;
 pub mod reject;
+pub mod reload;
 pub mod server;

@@ -32,6 +32,16 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
+        Command::Reload { config } => match hookgate::reload::request(&config) {
+            Ok(msg) => {
+                print!("{msg}");
+                ExitCode::SUCCESS
+            }
+            Err(msg) => {
+                eprint!("{msg}");
+                ExitCode::from(1)
+            }
+        },
         Command::Echo { listen } => hookgate::echo::run(&listen),
         Command::Run { config, upgrade } => {
             init_logging();

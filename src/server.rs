@@ -4,10 +4,12 @@ use crate::admin::Admin;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::proxy::Gateway;
+use crate::reload::{Reloader, SighupReload};
 use arc_swap::ArcSwap;
 use pingora::server::configuration::{Opt, ServerConf};
 use pingora::server::ExecutionPhase;
 use pingora::server::Server;
+use pingora::services::background::background_service;
 use pingora::services::listening::Service;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -52,8 +54,10 @@ pub fn build(cfg: Config, upgrade: bool) -> anyhow::Result<Built> {
 
     let listeners = cfg.listeners.clone();
     let admin_listen = cfg.admin_listen;
+    let source = cfg.source.clone();
     let config = Arc::new(ArcSwap::from_pointee(cfg));
 
+    let reloader = Arc::new(Reloader::new(source, config.clone(), metrics.clone()));
     let gateway = Gateway::new(config.clone(), metrics.clone());
     let mut proxy =
         pingora::proxy::http_proxy_service_with_name(&server.configuration, gateway, "hookgate");
@@ -65,11 +69,13 @@ pub fn build(cfg: Config, upgrade: bool) -> anyhow::Result<Built> {
         Admin {
             config: config.clone(),
             metrics: metrics.clone(),
+            reloader: reloader.clone(),
         },
     );
     admin.add_tcp(&admin_listen.to_string());
     server.add_service(proxy);
     server.add_service(admin);
+    server.add_service(background_service("sighup-reload", SighupReload(reloader)));
     Ok(Built {
         server,
         config,

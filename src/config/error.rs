@@ -109,13 +109,16 @@ pub fn from_toml_error(file: &Path, src: &str, e: &toml::de::Error) -> ConfigErr
         .span()
         .map(|s| enclosing_table(src, s.start))
         .unwrap_or_default();
-    let field = e
-        .span()
-        .and_then(|s| src.get(s.clone()))
-        .map(|t| t.trim())
-        .filter(|t| is_bare_key(t))
-        .map(|t| t.to_string())
-        .or_else(|| backticked(e.message()))
+    // serde names the key in backticks ("unknown field `x`", "duplicate key `x`");
+    // otherwise the span is the key itself or its value.
+    let field = backticked(e.message())
+        .or_else(|| {
+            e.span()
+                .and_then(|s| src.get(s.clone()))
+                .map(|t| t.trim())
+                .filter(|t| is_bare_key(t))
+                .map(|t| t.to_string())
+        })
         .or_else(|| e.span().and_then(|s| key_on_line(src, s.start)));
     let key = match (table.is_empty(), field) {
         (true, Some(f)) => f,

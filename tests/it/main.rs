@@ -7,3 +7,4 @@ mod cli;
 mod forwarding;
 mod limits;
 mod observability;
+mod reload;

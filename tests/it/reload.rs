@@ -200,3 +200,65 @@ fn reload_under_load_fails_no_request() {
     assert_eq!(a.received().len() + b.received().len(), sent);
     assert!(!b.received().is_empty());
 }
+
+/// pingora's upgrade: a new process started with `--upgrade` receives the
+/// listening sockets from the old one on SIGQUIT; a client hammering the
+/// port throughout sees no failure.
+#[test]
+fn zero_downtime_binary_upgrade() {
+    let up = Upstream::start();
+    let mut old = Gateway::start(&route("u", "/u", up.addr, ""));
+    let stop = Arc::new(AtomicBool::new(false));
+    let url = old.url("/u");
+    let sender = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut failures = Vec::new();
+            let mut sent = 0;
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while !stop.load(Ordering::Relaxed) && sent < 3000 && Instant::now() < deadline {
+                // A fresh client each time: the test is about accepting new connections.
+                match client().post(&url).body("x").send() {
+                    Ok(r) if r.status() == 200 => {}
+                    Ok(r) => failures.push(format!("status {}", r.status())),
+                    Err(e) => failures.push(e.to_string()),
+                }
+                sent += 1;
+            }
+            (sent, failures)
+        })
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    // Same config file (same upgrade_sock), new process, --upgrade.
+    let log = old.dir.path().join("new.log");
+    let mut new = Command::new(bin())
+        .args(["run", "--upgrade", "-c"])
+        .arg(&old.config)
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(std::fs::File::create(old.dir.path().join("new.err")).unwrap())
+        .spawn()
+        .unwrap();
+    // The new process must be waiting on the upgrade socket before the old one sends.
+    std::thread::sleep(Duration::from_millis(1000));
+    old.signal("QUIT");
+    old.wait_exit(Duration::from_secs(20));
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, Ordering::Relaxed);
+    let (sent, failures) = sender.join().unwrap();
+    let served_by_new = std::fs::read_to_string(&log)
+        .unwrap()
+        .matches("hookgate::access")
+        .count();
+    let _ = new.kill();
+    let _ = new.wait();
+    assert!(
+        failures.is_empty(),
+        "{} of {sent} failed: {:?}",
+        failures.len(),
+        &failures[..failures.len().min(5)]
+    );
+    assert!(
+        served_by_new > 0,
+        "the new process served after the handover"
+    );
+}

@@ -5,7 +5,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 CONFIG ?= conf/hookgate.toml
 BUILD_PKGS := cmake
-TEST_PKGS := redis-server
+TEST_PKGS := redis-server prometheus
 
 .PHONY: run test build deps test-deps lint check bench certs
 

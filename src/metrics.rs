@@ -156,6 +156,10 @@ impl Metrics {
             self.requests.with_label_values(&[route, r.label()]);
         }
         self.bytes_in.with_label_values(&[route]);
+        self.upstream_connect_errors.with_label_values(&[route]);
+        for class in ["2xx", "3xx", "4xx", "5xx"] {
+            self.upstream_responses.with_label_values(&[route, class]);
+        }
     }
 
     /// Count one finished request.

@@ -7,4 +7,5 @@ mod cli;
 mod forwarding;
 mod limits;
 mod observability;
+mod prometheus;
 mod reload;

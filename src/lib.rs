@@ -15,4 +15,6 @@ pub mod metrics;
 pub mod proxy;
 pub mod reject;
 pub mod reload;
+pub mod secret;
 pub mod server;
+pub mod verify;

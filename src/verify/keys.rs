@@ -1,0 +1,250 @@
+//! Turning configured secrets into key material, once, at load.
+//!
+//! HMAC keys are pre-keyed (the inner/outer pad state computed once) and
+//! cloned per request: cheaper than re-keying for small webhook bodies.
+
+use super::{Algorithm, FileSecret, KeyFormat};
+use crate::secret::{Secret, SecretSource};
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256, Sha512};
+use std::path::Path;
+use std::time::SystemTime;
+use subtle::ConstantTimeEq;
+
+/// A pre-keyed MAC.
+#[derive(Clone)]
+pub enum MacKey {
+    /// HMAC-SHA1.
+    Sha1(Hmac<sha1::Sha1>),
+    /// HMAC-SHA256.
+    Sha256(Hmac<Sha256>),
+    /// HMAC-SHA512.
+    Sha512(Hmac<Sha512>),
+}
+
+impl MacKey {
+    /// MAC of the concatenation of `parts`, without concatenating them.
+    pub fn compute(&self, parts: &[&[u8]]) -> Vec<u8> {
+        fn run<M: Mac + Clone>(m: &M, parts: &[&[u8]]) -> Vec<u8> {
+            let mut m = m.clone();
+            for p in parts {
+                m.update(p);
+            }
+            m.finalize().into_bytes().to_vec()
+        }
+        match self {
+            MacKey::Sha1(m) => run(m, parts),
+            MacKey::Sha256(m) => run(m, parts),
+            MacKey::Sha512(m) => run(m, parts),
+        }
+    }
+}
+
+/// Key material for one secret.
+#[derive(Clone)]
+pub enum Key {
+    /// HMAC key.
+    Mac(MacKey),
+    /// Ed25519 public key, and the signing key when one was configured (`whsk_`).
+    Ed25519(
+        ed25519_dalek::VerifyingKey,
+        Option<Box<ed25519_dalek::SigningKey>>,
+    ),
+    /// ECDSA P-256 public key.
+    EcdsaP256(Box<p256::ecdsa::VerifyingKey>),
+    /// Shared token, compared whole.
+    Token(Secret),
+    /// Basic credentials: user, and either the password or its SHA-256.
+    Basic {
+        /// Expected user.
+        user: Secret,
+        /// Expected password check.
+        password: PasswordCheck,
+    },
+}
+
+/// How a Basic password is checked.
+#[derive(Clone)]
+pub enum PasswordCheck {
+    /// Plain secret.
+    Plain(Secret),
+    /// SHA-256 of the password (hookgate never holds the password itself).
+    Sha256([u8; 32]),
+}
+
+/// One configured secret, compiled.
+#[derive(Clone)]
+pub struct KeyEntry {
+    /// Key id reported upstream: the configured `id` or the index.
+    pub id: String,
+    /// Material.
+    pub key: Key,
+    /// Not valid before.
+    pub valid_from: Option<SystemTime>,
+    /// Not valid after.
+    pub valid_until: Option<SystemTime>,
+    /// Written inline in the config file.
+    pub inline: bool,
+}
+
+impl KeyEntry {
+    /// Within its validity window at `now`?
+    pub fn active(&self, now: SystemTime) -> bool {
+        self.valid_from.is_none_or(|f| now >= f) && self.valid_until.is_none_or(|u| now <= u)
+    }
+}
+
+/// Constant-time equality of byte strings (length is not secret).
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+/// Constant-time equality that does not leak the expected length either:
+/// both sides are hashed first (tokens and passwords).
+pub fn ct_eq_hashed(a: &[u8], b: &[u8]) -> bool {
+    ct_eq(&Sha256::digest(a), &Sha256::digest(b))
+}
+
+fn b64(s: &str) -> Option<Vec<u8>> {
+    let s = s.trim().trim_end_matches('=');
+    base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(s)
+        .ok()
+}
+
+fn parse_time(key: &str, v: &Option<String>) -> Result<Option<SystemTime>, String> {
+    v.as_deref()
+        .map(|s| {
+            humantime::parse_rfc3339_weak(s)
+                .map_err(|e| format!("{key}: invalid RFC 3339 time {s:?}: {e}"))
+        })
+        .transpose()
+}
+
+/// Build the key for `material` (the resolved secret) under `alg`/`fmt`.
+pub fn build_key(alg: Algorithm, fmt: KeyFormat, material: &Secret) -> Result<Key, String> {
+    let text =
+        std::str::from_utf8(material.expose()).map_err(|_| "secret is not UTF-8".to_string())?;
+    let bytes = || -> Result<Vec<u8>, String> {
+        match fmt {
+            KeyFormat::Raw => Ok(material.expose().to_vec()),
+            KeyFormat::Base64 => b64(text).ok_or_else(|| "secret is not valid base64".to_string()),
+            KeyFormat::Whsec => b64(text.strip_prefix("whsec_").unwrap_or(text))
+                .ok_or_else(|| "secret is not whsec_<base64>".to_string()),
+            KeyFormat::Hex => {
+                hex::decode(text.trim()).map_err(|_| "secret is not valid hex".to_string())
+            }
+            _ => Err("unsupported key format for this algorithm".to_string()),
+        }
+    };
+    let mac_err = |_| "HMAC key rejected".to_string();
+    Ok(match alg {
+        Algorithm::HmacSha1 => Key::Mac(MacKey::Sha1(
+            Hmac::new_from_slice(&bytes()?).map_err(mac_err)?,
+        )),
+        Algorithm::HmacSha256 => Key::Mac(MacKey::Sha256(
+            Hmac::new_from_slice(&bytes()?).map_err(mac_err)?,
+        )),
+        Algorithm::HmacSha512 => Key::Mac(MacKey::Sha512(
+            Hmac::new_from_slice(&bytes()?).map_err(mac_err)?,
+        )),
+        Algorithm::Ed25519 => ed25519_key(text.trim())?,
+        Algorithm::EcdsaP256 => {
+            use p256::pkcs8::DecodePublicKey;
+            let t = text.trim();
+            let key = if t.starts_with("-----BEGIN") {
+                p256::ecdsa::VerifyingKey::from_public_key_pem(t)
+            } else {
+                let der = b64(t).ok_or_else(|| "public key is not base64 DER".to_string())?;
+                p256::ecdsa::VerifyingKey::from_public_key_der(&der)
+            };
+            Key::EcdsaP256(Box::new(key.map_err(|_| {
+                "not a P-256 public key (SubjectPublicKeyInfo)".to_string()
+            })?))
+        }
+        Algorithm::SharedToken => Key::Token(material.clone()),
+        Algorithm::BasicAuth => {
+            let (user, rest) = text
+                .split_once(':')
+                .ok_or_else(|| "expected user:password or user:sha256:<hex>".to_string())?;
+            let password = match rest.strip_prefix("sha256:") {
+                Some(h) => {
+                    let d = hex::decode(h)
+                        .ok()
+                        .filter(|d| d.len() == 32)
+                        .ok_or_else(|| "sha256: needs 64 hex chars".to_string())?;
+                    let mut a = [0u8; 32];
+                    a.copy_from_slice(&d);
+                    PasswordCheck::Sha256(a)
+                }
+                None => PasswordCheck::Plain(Secret::new(rest.as_bytes().to_vec())),
+            };
+            Key::Basic {
+                user: Secret::new(user.as_bytes().to_vec()),
+                password,
+            }
+        }
+    })
+}
+
+/// Ed25519 key from hex public key, `whpk_` public key, or `whsk_` signing key
+/// (Svix serialises it as seed ‖ public key).
+fn ed25519_key(t: &str) -> Result<Key, String> {
+    use ed25519_dalek::{SigningKey, VerifyingKey};
+    let arr32 = |v: &[u8]| -> Option<[u8; 32]> { v.try_into().ok() };
+    if let Some(rest) = t.strip_prefix("whsk_") {
+        let raw = b64(rest).ok_or_else(|| "whsk_ key is not base64".to_string())?;
+        let seed = raw
+            .get(..32)
+            .and_then(arr32)
+            .ok_or_else(|| "whsk_ key too short".to_string())?;
+        let sk = SigningKey::from_bytes(&seed);
+        return Ok(Key::Ed25519(sk.verifying_key(), Some(Box::new(sk))));
+    }
+    let raw = match t.strip_prefix("whpk_") {
+        Some(rest) => b64(rest).ok_or_else(|| "whpk_ key is not base64".to_string())?,
+        None => hex::decode(t)
+            .map_err(|_| "Ed25519 public key must be 64 hex chars or whpk_<base64>".to_string())?,
+    };
+    let pk = arr32(&raw).ok_or_else(|| "Ed25519 public key must be 32 bytes".to_string())?;
+    let vk = VerifyingKey::from_bytes(&pk).map_err(|_| "invalid Ed25519 public key".to_string())?;
+    Ok(Key::Ed25519(vk, None))
+}
+
+/// Resolve and compile every configured secret. Errors are `(key path, message)`.
+pub fn compile(
+    secrets: &[FileSecret],
+    alg: Algorithm,
+    fmt: KeyFormat,
+    base_dir: &Path,
+) -> Result<Vec<KeyEntry>, (String, String)> {
+    let mut out = Vec::new();
+    for (i, s) in secrets.iter().enumerate() {
+        let key_path = format!("verify.secrets[{i}]");
+        let (raw, id, from, until) = match s {
+            FileSecret::Plain(v) => (v.as_str(), None, &None, &None),
+            FileSecret::Detailed {
+                value,
+                id,
+                valid_from,
+                valid_until,
+            } => (value.as_str(), id.clone(), valid_from, valid_until),
+        };
+        let source = SecretSource::parse(raw);
+        let secret = source
+            .resolve(raw, base_dir)
+            .map_err(|e| (key_path.clone(), e.to_string()))?;
+        let key = build_key(alg, fmt, &secret).map_err(|e| (key_path.clone(), e))?;
+        out.push(KeyEntry {
+            id: id.unwrap_or_else(|| i.to_string()),
+            key,
+            valid_from: parse_time(&format!("{key_path}.valid_from"), from)
+                .map_err(|e| (key_path.clone(), e))?,
+            valid_until: parse_time(&format!("{key_path}.valid_until"), until)
+                .map_err(|e| (key_path.clone(), e))?,
+            inline: source == SecretSource::Inline,
+        });
+    }
+    Ok(out)
+}

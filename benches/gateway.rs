@@ -12,7 +12,7 @@ fn config_with_routes(n: usize) -> hookgate::config::Config {
     let mut src = String::from("[admin]\nlisten = \"127.0.0.1:9901\"\n[[listener]]\nname = \"p\"\nlisten = \"127.0.0.1:8080\"\n");
     for i in 0..n {
         src.push_str(&format!(
-            "[[route]]\nname = \"r{i}\"\npath_prefix = \"/hooks/provider-{i}\"\nupstreams = [\"127.0.0.1:3000\"]\n"
+            "[[route]]\nname = \"r{i}\"\npath_prefix = \"/hooks/provider-{i}\"\nupstreams = [\"127.0.0.1:3000\"]\nallow_unauthenticated = true\n"
         ));
     }
     match hookgate::config::parse(Path::new("bench.toml"), &src) {

@@ -26,6 +26,7 @@ listen = "127.0.0.1:18091"
 name = "bench"
 path_prefix = "/"
 upstreams = ["127.0.0.1:13091"]
+allow_unauthenticated = true
 CONF
 $BIN echo --listen 127.0.0.1:13091 >/dev/null &
 HOOKGATE_LOG=warn $BIN run -c "$TMP/hookgate.toml" >/dev/null &

@@ -15,6 +15,9 @@ pub fn summary(cfg: &Config) -> String {
     for l in &cfg.listeners {
         let _ = writeln!(out, "listener {}: http://{}", l.name, l.addr);
     }
+    for w in warnings(cfg) {
+        let _ = writeln!(out, "warning: {w}");
+    }
     for r in &cfg.routes {
         let host = r
             .host
@@ -32,6 +35,39 @@ pub fn summary(cfg: &Config) -> String {
             r.upstream.connect_timeout,
             r.upstream.read_timeout,
         );
+        let auth = match &r.verifier {
+            Some(v) => format!(
+                "verify {} ({} secret{}, {})",
+                v.scheme_name(),
+                v.key_count(),
+                if v.key_count() == 1 { "" } else { "s" },
+                v.tolerance().map_or(
+                    "no timestamp: relies on replay store".to_string(),
+                    |t| format!("tolerance {}", humantime::format_duration(t))
+                )
+            ),
+            None => "NO AUTHENTICATION".to_string(),
+        };
+        let _ = writeln!(out, "  checks: {auth}");
     }
     out
+}
+
+/// Settings that work but that an operator should look at twice.
+pub fn warnings(cfg: &Config) -> Vec<String> {
+    let mut w = Vec::new();
+    for r in &cfg.routes {
+        match &r.verifier {
+            None => w.push(format!("route {:?} forwards requests without any authentication (allow_unauthenticated = true)", r.name)),
+            Some(v) => {
+                if v.secrets_inline() {
+                    w.push(format!("route {:?} has a secret written inline in the file: prefer env:NAME or file:/path", r.name));
+                }
+                if v.tolerance().is_some_and(|t| t > std::time::Duration::from_secs(3600)) {
+                    w.push(format!("route {:?} accepts timestamps more than 1 hour off: captured requests stay replayable that long", r.name));
+                }
+            }
+        }
+    }
+    w
 }

@@ -12,6 +12,15 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Output of `hookgate sign`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum SignFormat {
+    /// `Name: value` lines.
+    Headers,
+    /// A curl command line posting the body to the first listener.
+    Curl,
+}
+
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -29,6 +38,33 @@ pub enum Command {
         /// Config file.
         #[arg(short, long, default_value = "conf/hookgate.toml")]
         config: PathBuf,
+    },
+    /// Print the headers a provider would send for a route's scheme, to test a deployment with curl.
+    Sign {
+        /// Config file holding the route and its secrets.
+        #[arg(short, long, default_value = "conf/hookgate.toml")]
+        config: PathBuf,
+        /// Route name.
+        #[arg(long)]
+        route: String,
+        /// File with the exact body to sign (`-` for stdin).
+        #[arg(long)]
+        body: PathBuf,
+        /// Signing time as Unix seconds (default: now).
+        #[arg(long)]
+        time: Option<u64>,
+        /// Request method.
+        #[arg(long, default_value = "POST")]
+        method: String,
+        /// Path and query the request will use (default: the route's path_prefix).
+        #[arg(long)]
+        path: Option<String>,
+        /// Extra request header `Name: value` (e.g. the content type Twilio signs form params under).
+        #[arg(long = "header", short = 'H')]
+        headers: Vec<String>,
+        /// `headers` (one `Name: value` per line) or `curl` (a complete command).
+        #[arg(long, default_value = "headers")]
+        format: SignFormat,
     },
     /// Ask a running hookgate to reload its config (POST /reload on the admin listener named in FILE).
     Reload {

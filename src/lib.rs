@@ -17,4 +17,5 @@ pub mod reject;
 pub mod reload;
 pub mod secret;
 pub mod server;
+pub mod sign;
 pub mod verify;

@@ -32,6 +32,51 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
+        Command::Sign {
+            config,
+            route,
+            body,
+            time,
+            method,
+            path,
+            headers,
+            format,
+        } => {
+            let result = hookgate::config::load(&config)
+                .map_err(|e| e.to_string())
+                .and_then(|cfg| {
+                    let bytes = if body.as_os_str() == "-" {
+                        let mut b = Vec::new();
+                        std::io::Read::read_to_end(&mut std::io::stdin(), &mut b).map(|_| b)
+                    } else {
+                        std::fs::read(&body)
+                    }
+                    .map_err(|e| format!("{}: {e}", body.display()))?;
+                    hookgate::sign::sign(
+                        &cfg,
+                        &hookgate::sign::SignRequest {
+                            route: &route,
+                            body: &bytes,
+                            time,
+                            method: &method,
+                            path: path.as_deref(),
+                            headers: &headers,
+                            format,
+                            body_path: &body.display().to_string(),
+                        },
+                    )
+                });
+            match result {
+                Ok(out) => {
+                    print!("{out}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
         Command::Reload { config } => match hookgate::reload::request(&config) {
             Ok(msg) => {
                 print!("{msg}");

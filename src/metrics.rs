@@ -39,6 +39,9 @@ pub struct Metrics {
     pub in_flight: IntGauge,
     /// Connection attempts to upstreams that failed, by route.
     pub upstream_connect_errors: IntCounterVec,
+    /// Verified signatures by route and key id: shows when an old secret
+    /// stops being used during a rotation.
+    pub signatures_verified: IntCounterVec,
 }
 
 fn latency_buckets() -> Vec<f64> {
@@ -115,6 +118,14 @@ impl Metrics {
             ),
             &["route"],
         )?;
+        let signatures_verified = IntCounterVec::new(
+            Opts::new(
+                "hookgate_signatures_verified_total",
+                "Verified signatures by route and key id.",
+            ),
+            &["route", "key"],
+        )?;
+        registry.register(Box::new(signatures_verified.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(overhead.clone()))?;
         registry.register(Box::new(upstream_latency.clone()))?;
@@ -145,6 +156,7 @@ impl Metrics {
             build_info,
             in_flight,
             upstream_connect_errors,
+            signatures_verified,
         })
     }
 

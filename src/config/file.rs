@@ -97,4 +97,9 @@ pub struct FileRoute {
     pub read_timeout: Option<Dur>,
     /// Body limit for this route (default from `[limits]`).
     pub max_body_bytes: Option<Spanned<ByteSize>>,
+    /// Accept requests with no authentication at all. Without it, a route
+    /// lacking `[route.verify]` is a config error: secure by default.
+    pub allow_unauthenticated: Option<bool>,
+    /// `[route.verify]`: the provider's signature scheme and secrets.
+    pub verify: Option<crate::verify::FileVerify>,
 }

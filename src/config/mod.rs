@@ -55,6 +55,8 @@ fn span<T>(s: &Spanned<T>) -> Option<std::ops::Range<usize>> {
 
 fn validate(path: &Path, src: &str, f: FileConfig) -> Result<Config, ConfigErrors> {
     let mut c = Collector::new(path, src);
+    // Relative `file:` references resolve against the config file's directory.
+    let base_dir = path.parent().unwrap_or(Path::new("."));
 
     let admin_listen = match &f.admin {
         None => {
@@ -152,7 +154,7 @@ fn validate(path: &Path, src: &str, f: FileConfig) -> Result<Config, ConfigError
                 span(&r.name),
             );
         }
-        if let Some(route) = validate_route(&mut c, r, default_body) {
+        if let Some(route) = validate_route(&mut c, r, default_body, base_dir) {
             routes.push(Arc::new(route));
         }
     }
@@ -191,7 +193,12 @@ fn parse_socket(c: &mut Collector, key: &str, v: &Spanned<String>) -> Option<Soc
     }
 }
 
-fn validate_route(c: &mut Collector, r: &FileRoute, default_body: u64) -> Option<Route> {
+fn validate_route(
+    c: &mut Collector,
+    r: &FileRoute,
+    default_body: u64,
+    base_dir: &Path,
+) -> Option<Route> {
     let name = r.name.get_ref();
     let key = format!("route {name:?}");
     let mut ok = true;
@@ -261,6 +268,34 @@ fn validate_route(c: &mut Collector, r: &FileRoute, default_body: u64) -> Option
             }
         }
     }
+    let verifier = match &r.verify {
+        None => None,
+        Some(v) => match crate::verify::Verifier::from_file(v, base_dir) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                // Point at the offending secret when the error is about one.
+                let at = e
+                    .key
+                    .strip_prefix("verify.secrets[")
+                    .and_then(|rest| rest.split(']').next())
+                    .and_then(|i| i.parse::<usize>().ok())
+                    .and_then(|i| v.secrets.get(i))
+                    .map_or_else(|| v.scheme.span(), |s| s.span());
+                c.push(format!("{key}.{}", e.key), e.message, Some(at));
+                ok = false;
+                None
+            }
+        },
+    };
+    let allow_unauthenticated = r.allow_unauthenticated.unwrap_or(false);
+    if r.verify.is_none() && !allow_unauthenticated {
+        c.push(
+            key.clone(),
+            "no authentication: add a [route.verify] table, or allow_unauthenticated = true to forward anything",
+            span(&r.name),
+        );
+        ok = false;
+    }
     if !ok {
         return None;
     }
@@ -293,6 +328,8 @@ fn validate_route(c: &mut Collector, r: &FileRoute, default_body: u64) -> Option
             read_timeout: r.read_timeout.map_or(Duration::from_secs(30), |d| d.0),
         },
         max_body_bytes,
+        verifier,
+        allow_unauthenticated,
     })
 }
 
@@ -351,6 +388,7 @@ name = "github"
 path_prefix = "/hooks/github"
 upstreams = ["127.0.0.1:3000", "http://127.0.0.1:3001"]
 max_body_bytes = "5MiB"
+allow_unauthenticated = true
 "#;
 
     fn errs(src: &str) -> Vec<String> {
@@ -390,6 +428,22 @@ max_body_bytes = "5MiB"
             e[0]
         );
         assert!(e[0].ends_with("(line 13)"), "{}", e[0]);
+    }
+
+    #[test]
+    fn unauthenticated_route_is_an_error_unless_allowed() {
+        let e = errs(&BASE.replace("allow_unauthenticated = true\n", ""));
+        assert_eq!(e, vec!["conf/x.toml: route \"github\": no authentication: add a [route.verify] table, or allow_unauthenticated = true to forward anything (line 10)"]);
+    }
+
+    #[test]
+    fn verify_errors_carry_route_key_and_line() {
+        let src = BASE.replace(
+            "allow_unauthenticated = true\n",
+            "[route.verify]\nscheme = \"github\"\nsecrets = [\"env:HOOKGATE_UNSET_FOR_TEST\"]\n",
+        );
+        let e = errs(&src);
+        assert_eq!(e, vec!["conf/x.toml: route \"github\".verify.secrets[0]: environment variable HOOKGATE_UNSET_FOR_TEST is not set (line 16)"]);
     }
 
     #[test]

@@ -73,6 +73,10 @@ pub struct Route {
     pub upstream: Upstream,
     /// Body limit in bytes.
     pub max_body_bytes: u64,
+    /// Signature verification, when configured.
+    pub verifier: Option<crate::verify::Verifier>,
+    /// Explicitly unauthenticated (`allow_unauthenticated = true`).
+    pub allow_unauthenticated: bool,
 }
 
 /// A route's upstream pool.

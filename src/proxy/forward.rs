@@ -33,6 +33,10 @@ const HOP_BY_HOP: [&str; 8] = [
     "proxy-authorization",
 ];
 
+/// Header telling the upstream which scheme and key verified the request.
+/// Any incoming copy is removed so a sender cannot forge it.
+pub const VERIFIED_HEADER: &str = "x-hookgate-verified";
+
 /// How long an idle upstream connection stays pooled.
 const UPSTREAM_IDLE: Duration = Duration::from_secs(60);
 
@@ -86,6 +90,7 @@ fn upstream_request(
         }
     }
     req.remove_header("expect");
+    req.remove_header(VERIFIED_HEADER);
     req.remove_header("content-length");
     req.set_version(http::Version::HTTP_11);
     req.insert_header("content-length", body_len.to_string())

@@ -3,9 +3,10 @@
 //! Everything happens in `request_filter`, in an order chosen so that a
 //! sender who cannot authenticate never makes hookgate buffer a body:
 //!
-//! 1. route match, header limits (no body read yet)
+//! 1. route match, header limits, signature/timestamp header precheck (no body read yet)
 //! 2. body read into a bounded buffer, under a whole-request deadline
-//! 3. forward the exact bytes upstream, relay the answer
+//! 3. signature over the exact bytes
+//! 4. forward those bytes upstream, relay the answer
 //!
 //! Each step either continues or yields a [`Rejection`], turned into a
 //! response in exactly one place ([`respond`]).
@@ -26,7 +27,7 @@ use pingora::prelude::HttpPeer;
 use pingora::proxy::{ProxyHttp, Session};
 use pingora::{Error, ErrorType, Result};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 /// Shared state behind every listener: the live config and the metrics.
 pub struct Gateway {
@@ -74,6 +75,17 @@ impl Gateway {
             })?;
         ctx.route = Some(route.clone());
 
+        // Header-only signature checks run before the body is read, so a sender
+        // without a valid-looking signature cannot make hookgate buffer a body.
+        let now = SystemTime::now();
+        let pre = match &route.verifier {
+            Some(v) => Some(
+                v.precheck(&request_parts(session), now)
+                    .map_err(|r| (r, true))?,
+            ),
+            None => None,
+        };
+
         let declared =
             body::check_declared_length(session, route.max_body_bytes).map_err(|r| (r, true))?;
         if is_expect_continue(session) {
@@ -98,10 +110,27 @@ impl Gateway {
             .with_label_values(&[&route.name])
             .inc_by(ctx.bytes_in);
 
+        let mut extra = Vec::new();
+        if let (Some(v), Some(pre)) = (&route.verifier, &pre) {
+            let verified = v
+                .verify(pre, &request_parts(session), &body, now)
+                .map_err(|r| (r, false))?;
+            self.metrics
+                .signatures_verified
+                .with_label_values(&[&route.name, &verified.key_id])
+                .inc();
+            if v.forward_header {
+                extra.push((
+                    http::HeaderName::from_static(forward::VERIFIED_HEADER),
+                    format!("{}; key={}", verified.scheme, verified.key_id),
+                ));
+            }
+        }
+
         let origin = forward::Origin {
             client_ip: ctx.client_ip,
             proto: "http",
-            extra: &[],
+            extra: &extra,
         };
         forward::forward(
             session,
@@ -116,6 +145,19 @@ impl Gateway {
         .map_err(|r| (r, false))?;
         ctx.outcome = Some("forwarded");
         Ok(())
+    }
+}
+
+/// The request as the verification engine sees it.
+fn request_parts(session: &Session) -> crate::verify::RequestParts<'_> {
+    let req = session.req_header();
+    crate::verify::RequestParts {
+        method: req.method.as_str(),
+        path_and_query: req
+            .uri
+            .path_and_query()
+            .map_or_else(|| req.uri.path(), |p| p.as_str()),
+        headers: &req.headers,
     }
 }
 

@@ -101,12 +101,14 @@ pub fn scheme(f: &FileVerify) -> Result<Scheme, VerifyConfigError> {
                 f.id_header.as_deref().map(leak),
             ))
         }
-        other => return Err(err(
-            "algorithm",
-            format!(
+        other => {
+            return Err(err(
+                "algorithm",
+                format!(
                 "unknown algorithm {other:?} (hmac-sha1, hmac-sha256, hmac-sha512, ed25519, token)"
             ),
-        )),
+            ))
+        }
     };
     let encoding = match f.signature_encoding.as_deref().unwrap_or("hex") {
         "hex" => Encoding::Hex,

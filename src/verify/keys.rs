@@ -214,7 +214,7 @@ fn ed25519_key(t: &str) -> Result<Key, String> {
 
 /// Resolve and compile every configured secret. Errors are `(key path, message)`.
 pub fn compile(
-    secrets: &[FileSecret],
+    secrets: &[toml::Spanned<FileSecret>],
     alg: Algorithm,
     fmt: KeyFormat,
     base_dir: &Path,
@@ -222,7 +222,7 @@ pub fn compile(
     let mut out = Vec::new();
     for (i, s) in secrets.iter().enumerate() {
         let key_path = format!("verify.secrets[{i}]");
-        let (raw, id, from, until) = match s {
+        let (raw, id, from, until) = match s.get_ref() {
             FileSecret::Plain(v) => (v.as_str(), None, &None, &None),
             FileSecret::Detailed {
                 value,

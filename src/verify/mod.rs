@@ -217,7 +217,7 @@ pub struct FileVerify {
     pub scheme: toml::Spanned<String>,
     /// Secrets or public keys; any one may match (rotation).
     #[serde(default)]
-    pub secrets: Vec<FileSecret>,
+    pub secrets: Vec<toml::Spanned<FileSecret>>,
     /// Allowed clock difference, both directions (default 5m).
     pub tolerance: Option<Dur>,
     /// The URL the sender signs (Twilio, Square, HubSpot): scheme://host[:port], path is appended.

@@ -232,7 +232,9 @@ fn round_robin_across_upstreams_and_skips_a_dead_one() {
         "upstreams = [\"{}\", \"http://{}\", \"{}\"]",
         a.addr, b.addr, dead
     );
-    let routes = format!("[[route]]\nname = \"rr\"\npath_prefix = \"/rr\"\n{extra}\n");
+    let routes = format!(
+        "[[route]]\nname = \"rr\"\npath_prefix = \"/rr\"\nallow_unauthenticated = true\n{extra}\n"
+    );
     let gw = Gateway::start(&routes);
     for i in 0..6 {
         let r = client()

@@ -426,6 +426,13 @@ pub fn payload(n: usize) -> Vec<u8> {
 }
 
 /// A `[[route]]` table to `upstream` with extra lines.
+/// Routes without a `[route.verify]` table in `extra` are marked
+/// `allow_unauthenticated`, as hookgate requires.
 pub fn route(name: &str, prefix: &str, upstream: SocketAddr, extra: &str) -> String {
-    format!("[[route]]\nname = \"{name}\"\npath_prefix = \"{prefix}\"\nupstreams = [\"{upstream}\"]\n{extra}\n\n")
+    let open = if extra.contains("[route.verify]") {
+        ""
+    } else {
+        "allow_unauthenticated = true\n"
+    };
+    format!("[[route]]\nname = \"{name}\"\npath_prefix = \"{prefix}\"\nupstreams = [\"{upstream}\"]\n{open}{extra}\n\n")
 }

@@ -9,3 +9,4 @@ mod limits;
 mod observability;
 mod prometheus;
 mod reload;
+mod signatures;

@@ -38,7 +38,7 @@ fn reload_swaps_routes_and_counts() {
     rewrite(&gw, &a.addr.to_string(), &b.addr.to_string());
     let mut text = std::fs::read_to_string(&gw.config).unwrap();
     text.push_str(
-        "\n[[route]]\nname = \"new\"\npath_prefix = \"/new\"\nupstreams = [\"127.0.0.1:9\"]\n",
+        "\n[[route]]\nname = \"new\"\npath_prefix = \"/new\"\nupstreams = [\"127.0.0.1:9\"]\nallow_unauthenticated = true\n",
     );
     std::fs::write(&gw.config, text).unwrap();
     let (status, body) = post_reload(&gw);

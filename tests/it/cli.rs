@@ -43,6 +43,50 @@ fn check_prints_a_summary_of_routes() {
         text.contains("listener public: http://127.0.0.1:1"),
         "{text}"
     );
+    assert!(
+        text.contains("warning: route \"github\" forwards requests without any authentication"),
+        "{text}"
+    );
+}
+
+#[test]
+fn check_warns_about_inline_secrets_and_wide_tolerance() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = base_config(
+        dir.path(),
+        "127.0.0.1:1".parse().unwrap(),
+        "127.0.0.1:2".parse().unwrap(),
+        "",
+    ) + &route(
+        "slack",
+        "/slack",
+        "127.0.0.1:3000".parse().unwrap(),
+        "[route.verify]\nscheme = \"slack\"\nsecrets = [\"plain-text-secret\"]\ntolerance = \"2h\"",
+    );
+    let p = write(dir.path(), &text);
+    let out = Command::new(bin())
+        .args(["check", "-c"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("warning: route \"slack\" has a secret written inline"),
+        "{text}"
+    );
+    assert!(
+        text.contains("warning: route \"slack\" accepts timestamps more than 1 hour off"),
+        "{text}"
+    );
+    assert!(
+        text.contains("checks: verify slack (1 secret, tolerance 2h)"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("plain-text-secret"),
+        "check never prints a secret"
+    );
 }
 
 #[test]

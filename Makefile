@@ -41,8 +41,8 @@ run: build
 	@./target/release/hookgate echo --listen 127.0.0.1:3000 & echo_pid=$$!; \
 	trap 'kill $$echo_pid 2>/dev/null' EXIT INT TERM; \
 	echo; echo "hookgate demo: try in another shell"; \
-	echo "  curl -i -X POST --data-binary '{\"hello\":\"world\"}' http://127.0.0.1:8080/hooks/demo   # forwarded"; \
-	echo "  curl -i -X POST --data-binary @/dev/null http://127.0.0.1:8080/hooks/unknown            # 404 no_route"; \
+	echo "  ./target/release/hookgate sign -c $(CONFIG) --route demo --body conf/demo-event.json --format curl | sh   # signed: forwarded"; \
+	echo "  curl -i -X POST --data-binary @conf/demo-event.json http://127.0.0.1:8080/hooks/demo   # unsigned: 401"; \
 	echo "  curl -s http://127.0.0.1:9901/metrics | grep hookgate_requests_total"; echo; \
 	./target/release/hookgate run -c $(CONFIG)
 

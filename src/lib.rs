@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod proxy;
 pub mod reject;
 pub mod reload;
+pub mod replay;
 pub mod secret;
 pub mod server;
 pub mod sign;

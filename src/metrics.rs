@@ -42,6 +42,15 @@ pub struct Metrics {
     /// Verified signatures by route and key id: shows when an old secret
     /// stops being used during a rotation.
     pub signatures_verified: IntCounterVec,
+    /// Replay-store decisions by route: `reserved`, `committed`, `released`,
+    /// `in_flight`, `duplicate_acked`, `replay_dropped`, `fail_open`.
+    pub replay: IntCounterVec,
+    /// Keys held by the local replay store (memory store only).
+    pub replay_store_keys: IntGauge,
+    /// Replay-store failures by kind (`full`, `unavailable`).
+    pub replay_store_errors: IntCounterVec,
+    /// Replay-store call latency by operation.
+    pub replay_store_latency: HistogramVec,
 }
 
 fn latency_buckets() -> Vec<f64> {
@@ -126,6 +135,39 @@ impl Metrics {
             &["route", "key"],
         )?;
         registry.register(Box::new(signatures_verified.clone()))?;
+        let replay = IntCounterVec::new(
+            Opts::new(
+                "hookgate_replay_total",
+                "Replay-store decisions by route and result.",
+            ),
+            &["route", "result"],
+        )?;
+        let replay_store_keys = IntGauge::new(
+            "hookgate_replay_store_keys",
+            "Keys held by the local replay store.",
+        )?;
+        let replay_store_errors = IntCounterVec::new(
+            Opts::new(
+                "hookgate_replay_store_errors_total",
+                "Replay-store failures (full, unavailable).",
+            ),
+            &["error"],
+        )?;
+        let replay_store_latency = HistogramVec::new(
+            HistogramOpts::new(
+                "hookgate_replay_store_duration_seconds",
+                "Replay-store call latency.",
+            )
+            .buckets(latency_buckets()),
+            &["op"],
+        )?;
+        registry.register(Box::new(replay.clone()))?;
+        registry.register(Box::new(replay_store_keys.clone()))?;
+        registry.register(Box::new(replay_store_errors.clone()))?;
+        registry.register(Box::new(replay_store_latency.clone()))?;
+        for e in ["full", "unavailable"] {
+            replay_store_errors.with_label_values(&[e]);
+        }
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(overhead.clone()))?;
         registry.register(Box::new(upstream_latency.clone()))?;
@@ -157,6 +199,10 @@ impl Metrics {
             in_flight,
             upstream_connect_errors,
             signatures_verified,
+            replay,
+            replay_store_keys,
+            replay_store_errors,
+            replay_store_latency,
         })
     }
 
@@ -164,6 +210,18 @@ impl Metrics {
     /// them before the first request.
     pub fn init_route(&self, route: &str) {
         self.requests.with_label_values(&[route, "forwarded"]);
+        self.requests.with_label_values(&[route, "duplicate"]);
+        for r in [
+            "reserved",
+            "committed",
+            "released",
+            "in_flight",
+            "duplicate_acked",
+            "replay_dropped",
+            "fail_open",
+        ] {
+            self.replay.with_label_values(&[route, r]);
+        }
         for r in Reason::ALL {
             self.requests.with_label_values(&[route, r.label()]);
         }

@@ -5,11 +5,17 @@ use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::proxy::Gateway;
 use crate::reload::{Reloader, SighupReload};
+use crate::replay::config::StoreKind;
+use crate::replay::memory::MemoryStore;
+use crate::replay::redis::RedisStore;
+use crate::replay::{ReplaySettings, ReplayStore};
 use arc_swap::ArcSwap;
 use pingora::server::configuration::{Opt, ServerConf};
 use pingora::server::ExecutionPhase;
 use pingora::server::Server;
+use pingora::server::ShutdownWatch;
 use pingora::services::background::background_service;
+use pingora::services::background::BackgroundService;
 use pingora::services::listening::Service;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -50,7 +56,6 @@ pub fn build(cfg: Config, upgrade: bool) -> anyhow::Result<Built> {
     };
     let mut server = Server::new_with_opt_and_conf(opt, conf);
     server.bootstrap();
-    drain_then_exit(server.watch_execution_phase(), metrics.clone());
 
     let listeners = cfg.listeners.clone();
     let admin_listen = cfg.admin_listen;
@@ -58,7 +63,9 @@ pub fn build(cfg: Config, upgrade: bool) -> anyhow::Result<Built> {
     let config = Arc::new(ArcSwap::from_pointee(cfg));
 
     let reloader = Arc::new(Reloader::new(source, config.clone(), metrics.clone()));
-    let gateway = Gateway::new(config.clone(), metrics.clone());
+    let store = replay_store(&config.load().replay)?;
+    tracing::info!(store = store.kind(), "replay store ready");
+    let gateway = Gateway::new(config.clone(), metrics.clone(), store.clone());
     let mut proxy =
         pingora::proxy::http_proxy_service_with_name(&server.configuration, gateway, "hookgate");
     for l in &listeners {
@@ -76,6 +83,14 @@ pub fn build(cfg: Config, upgrade: bool) -> anyhow::Result<Built> {
     server.add_service(proxy);
     server.add_service(admin);
     server.add_service(background_service("sighup-reload", SighupReload(reloader)));
+    server.add_service(background_service(
+        "replay-upkeep",
+        ReplayUpkeep {
+            store: store.clone(),
+            metrics: metrics.clone(),
+        },
+    ));
+    drain_then_exit(server.watch_execution_phase(), metrics.clone(), store);
     Ok(Built {
         server,
         config,
@@ -88,12 +103,16 @@ pub fn build(cfg: Config, upgrade: bool) -> anyhow::Result<Built> {
 fn drain_then_exit(
     mut phase: tokio::sync::broadcast::Receiver<ExecutionPhase>,
     metrics: Arc<Metrics>,
+    store: Arc<dyn ReplayStore>,
 ) {
     std::thread::spawn(move || loop {
         match phase.blocking_recv() {
             Ok(ExecutionPhase::ShutdownGracePeriod) => {
                 while metrics.in_flight.get() > 0 {
                     std::thread::sleep(Duration::from_millis(20));
+                }
+                if let Err(e) = store.flush() {
+                    tracing::error!(error = %e, "could not persist the replay store");
                 }
                 tracing::info!("in-flight requests drained, exiting");
                 std::process::exit(0);
@@ -102,6 +121,60 @@ fn drain_then_exit(
             Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
         }
     });
+}
+
+/// Build the configured replay store (shared by every config generation:
+/// changing `[replay]` needs a restart).
+fn replay_store(settings: &ReplaySettings) -> anyhow::Result<Arc<dyn ReplayStore>> {
+    Ok(match &settings.store {
+        StoreKind::Memory {
+            max_keys,
+            persist_path,
+        } => {
+            Arc::new(MemoryStore::new(*max_keys, persist_path.clone()).map_err(anyhow::Error::msg)?)
+        }
+        StoreKind::Redis {
+            url,
+            prefix,
+            connect_timeout,
+            command_timeout,
+        } => Arc::new(
+            RedisStore::new(url, prefix, *connect_timeout, *command_timeout)
+                .map_err(anyhow::Error::msg)?,
+        ),
+    })
+}
+
+/// Periodic replay-store upkeep: reclaim expired keys, publish the key
+/// count, and snapshot a persistent memory store every 30 s.
+struct ReplayUpkeep {
+    store: Arc<dyn ReplayStore>,
+    metrics: Arc<Metrics>,
+}
+
+#[async_trait::async_trait]
+impl BackgroundService for ReplayUpkeep {
+    async fn start(&self, mut shutdown: ShutdownWatch) {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        let mut n: u64 = 0;
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {
+                    n += 1;
+                    self.store.sweep();
+                    if let Some(len) = self.store.keys_held() {
+                        self.metrics.replay_store_keys.set(len as i64);
+                    }
+                    if n.is_multiple_of(30) {
+                        if let Err(e) = self.store.flush() {
+                            tracing::error!(error = %e, "could not persist the replay store");
+                        }
+                    }
+                }
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
 }
 
 /// Seconds since the Unix epoch.

@@ -20,6 +20,9 @@ pub struct FileConfig {
     /// `[limits]`: defaults that bound what a client can make hookgate hold.
     #[serde(default)]
     pub limits: FileLimits,
+    /// `[replay]`: the replay store shared by all routes.
+    #[serde(default)]
+    pub replay: crate::replay::FileReplay,
     /// `[[listener]]` tables.
     #[serde(default, rename = "listener")]
     pub listeners: Vec<FileListener>,
@@ -102,4 +105,7 @@ pub struct FileRoute {
     pub allow_unauthenticated: Option<bool>,
     /// `[route.verify]`: the provider's signature scheme and secrets.
     pub verify: Option<crate::verify::FileVerify>,
+    /// `[route.replay]`: how deliveries are identified and remembered.
+    #[serde(default)]
+    pub replay: crate::replay::FileRouteReplay,
 }

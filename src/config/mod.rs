@@ -159,14 +159,24 @@ fn validate(path: &Path, src: &str, f: FileConfig) -> Result<Config, ConfigError
         }
     }
 
-    let cfg = admin_listen.map(|admin_listen| Config {
-        source: path.to_path_buf(),
-        admin_listen,
-        server,
-        limits,
-        listeners,
-        routes,
-    });
+    let replay = match f.replay.validate() {
+        Ok(r) => Some(r),
+        Err((k, m)) => {
+            c.push(k, m, None);
+            None
+        }
+    };
+    let cfg = admin_listen
+        .zip(replay)
+        .map(|(admin_listen, replay)| Config {
+            source: path.to_path_buf(),
+            admin_listen,
+            server,
+            limits,
+            listeners,
+            routes,
+            replay,
+        });
     match (c.finish(()), cfg) {
         (Ok(()), Some(cfg)) => Ok(cfg),
         (Err(e), _) => Err(e),
@@ -296,6 +306,18 @@ fn validate_route(
         );
         ok = false;
     }
+    let replay = match r.replay.validate(
+        verifier.as_ref().and_then(|v| v.signed_replay_header()),
+        verifier.as_ref().and_then(|v| v.tolerance()),
+        verifier.is_some(),
+    ) {
+        Ok(p) => p,
+        Err((k, m)) => {
+            c.push(format!("{key}.{k}"), m, span(&r.name));
+            ok = false;
+            None
+        }
+    };
     if !ok {
         return None;
     }
@@ -330,6 +352,7 @@ fn validate_route(
         max_body_bytes,
         verifier,
         allow_unauthenticated,
+        replay,
     })
 }
 

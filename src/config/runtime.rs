@@ -22,6 +22,8 @@ pub struct Config {
     pub listeners: Vec<Listener>,
     /// Routes in match order.
     pub routes: Vec<Arc<Route>>,
+    /// The replay store settings.
+    pub replay: crate::replay::ReplaySettings,
 }
 
 /// Process-wide settings from `[server]`.
@@ -77,6 +79,8 @@ pub struct Route {
     pub verifier: Option<crate::verify::Verifier>,
     /// Explicitly unauthenticated (`allow_unauthenticated = true`).
     pub allow_unauthenticated: bool,
+    /// Replay protection, when the route has a delivery key.
+    pub replay: Option<crate::replay::RouteReplay>,
 }
 
 /// A route's upstream pool.

@@ -14,11 +14,13 @@
 pub mod body;
 pub mod ctx;
 pub mod forward;
+pub mod replay_guard;
 pub mod respond;
 
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::reject::{Reason, Rejection};
+use crate::replay::ReplayStore;
 use arc_swap::ArcSwap;
 use async_trait::async_trait;
 use ctx::RequestCtx;
@@ -34,15 +36,21 @@ pub struct Gateway {
     config: Arc<ArcSwap<Config>>,
     metrics: Arc<Metrics>,
     connector: Connector,
+    replay: Arc<dyn ReplayStore>,
 }
 
 impl Gateway {
     /// A gateway serving `config`, swappable later through the same `ArcSwap`.
-    pub fn new(config: Arc<ArcSwap<Config>>, metrics: Arc<Metrics>) -> Self {
+    pub fn new(
+        config: Arc<ArcSwap<Config>>,
+        metrics: Arc<Metrics>,
+        replay: Arc<dyn ReplayStore>,
+    ) -> Self {
         Gateway {
             config,
             metrics,
             connector: Connector::new(None),
+            replay,
         }
     }
 
@@ -127,12 +135,33 @@ impl Gateway {
             }
         }
 
+        let key = route.replay.as_ref().and_then(|p| {
+            let digest = pre.as_ref().map(|p| p.signature_digest());
+            p.key
+                .extract(&session.req_header().headers, digest.as_deref())
+        });
+        let reservation =
+            match replay_guard::reserve(self.replay.as_ref(), &self.metrics, &cfg, &route, key)
+                .await
+                .map_err(|r| (r, false))?
+            {
+                replay_guard::Decision::Forward(r) => r,
+                replay_guard::Decision::AckDuplicate => {
+                    ctx.outcome = Some("duplicate");
+                    let body =
+                        serde_json::json!({ "status": "duplicate", "request_id": ctx.request_id })
+                            .to_string();
+                    respond::send_json(session, ctx, 200, body, false, None).await;
+                    return Ok(());
+                }
+            };
+
         let origin = forward::Origin {
             client_ip: ctx.client_ip,
             proto: "http",
             extra: &extra,
         };
-        forward::forward(
+        let forwarded = forward::forward(
             session,
             ctx,
             &route,
@@ -141,8 +170,18 @@ impl Gateway {
             &origin,
             body,
         )
-        .await
-        .map_err(|r| (r, false))?;
+        .await;
+        if let Some(r) = reservation {
+            replay_guard::settle(
+                self.replay.as_ref(),
+                &self.metrics,
+                &route,
+                r,
+                ctx.upstream_status,
+            )
+            .await;
+        }
+        forwarded.map_err(|r| (r, false))?;
         ctx.outcome = Some("forwarded");
         Ok(())
     }

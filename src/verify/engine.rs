@@ -171,6 +171,18 @@ impl Verifier {
         self.primary.scheme.replay_header
     }
 
+    /// The delivery-id header when the signature covers it: only then can it
+    /// key the replay store, since an unsigned id can be changed by whoever
+    /// replays a captured request.
+    pub fn signed_replay_header(&self) -> Option<&'static str> {
+        let s = &self.primary.scheme;
+        s.replay_header.filter(|h| {
+            s.content
+                .iter()
+                .any(|p| matches!(p, Part::Header(n) if n.as_str() == *h))
+        })
+    }
+
     /// Is any secret written inline in the config file?
     pub fn secrets_inline(&self) -> bool {
         self.primary.keys.iter().any(|k| k.inline)

@@ -9,4 +9,5 @@ mod limits;
 mod observability;
 mod prometheus;
 mod reload;
+mod replay;
 mod signatures;

@@ -1,0 +1,133 @@
+//! The replay step of the request path: reserve before forwarding, then
+//! commit on a 2xx or release on anything else.
+
+use crate::config::{Config, Route};
+use crate::metrics::Metrics;
+use crate::reject::{Reason, Rejection};
+use crate::replay::{OnDuplicate, ReplayStore, Reservation, ReserveOutcome, StoreError};
+use std::time::Instant;
+
+/// What the replay check decided.
+pub enum Decision {
+    /// Forward; settle the reservation (if any) with the upstream's answer.
+    Forward(Option<Reservation>),
+    /// Already delivered and the route acknowledges duplicates: answer 200.
+    AckDuplicate,
+}
+
+/// Reserve the delivery key of a verified request.
+pub async fn reserve(
+    store: &dyn ReplayStore,
+    metrics: &Metrics,
+    cfg: &Config,
+    route: &Route,
+    key: Option<String>,
+) -> Result<Decision, Rejection> {
+    let (Some(policy), Some(key)) = (&route.replay, key) else {
+        return Ok(Decision::Forward(None));
+    };
+    let count = |result: &str| {
+        metrics
+            .replay
+            .with_label_values(&[route.name.as_str(), result])
+            .inc()
+    };
+    let started = Instant::now();
+    let outcome = store
+        .reserve(&format!("{}:{key}", route.name), cfg.replay.reservation_ttl)
+        .await;
+    metrics
+        .replay_store_latency
+        .with_label_values(&["reserve"])
+        .observe(started.elapsed().as_secs_f64());
+    match outcome {
+        Ok(ReserveOutcome::Reserved(r)) => {
+            count("reserved");
+            Ok(Decision::Forward(Some(r)))
+        }
+        Ok(ReserveOutcome::InFlight) => {
+            count("in_flight");
+            Err(Rejection::new(
+                Reason::ReplayInFlight,
+                "delivery is being forwarded by another request",
+            ))
+        }
+        Ok(ReserveOutcome::Duplicate) => match policy.on_duplicate {
+            OnDuplicate::Ack => {
+                count("duplicate_acked");
+                Ok(Decision::AckDuplicate)
+            }
+            OnDuplicate::Reject => {
+                count("replay_dropped");
+                Err(Rejection::new(
+                    Reason::ReplayDetected,
+                    "delivery was already forwarded",
+                ))
+            }
+        },
+        Err(StoreError::Full) => {
+            metrics
+                .replay_store_errors
+                .with_label_values(&["full"])
+                .inc();
+            Err(Rejection::new(
+                Reason::ReplayStoreFull,
+                "replay store holds max_keys unexpired keys",
+            ))
+        }
+        Err(StoreError::Unavailable(e)) => {
+            metrics
+                .replay_store_errors
+                .with_label_values(&["unavailable"])
+                .inc();
+            if cfg.replay.fail_open {
+                count("fail_open");
+                tracing::warn!(route = %route.name, error = %e, "replay store unavailable; forwarding without replay protection (fail_open)");
+                Ok(Decision::Forward(None))
+            } else {
+                Err(Rejection::new(Reason::ReplayStoreUnavailable, e))
+            }
+        }
+    }
+}
+
+/// Commit after a 2xx, release otherwise, so an honest retry is never lost.
+pub async fn settle(
+    store: &dyn ReplayStore,
+    metrics: &Metrics,
+    route: &Route,
+    r: Reservation,
+    upstream_status: Option<u16>,
+) {
+    let started = Instant::now();
+    let delivered = upstream_status.is_some_and(|s| (200..300).contains(&s));
+    let (op, result) = match (&route.replay, delivered) {
+        (Some(p), true) => ("commit", store.commit(&r, p.retain).await),
+        _ => ("release", store.release(&r).await),
+    };
+    metrics
+        .replay_store_latency
+        .with_label_values(&[op])
+        .observe(started.elapsed().as_secs_f64());
+    match result {
+        Ok(()) => metrics
+            .replay
+            .with_label_values(&[
+                route.name.as_str(),
+                if op == "commit" {
+                    "committed"
+                } else {
+                    "released"
+                },
+            ])
+            .inc(),
+        Err(e) => {
+            metrics
+                .replay_store_errors
+                .with_label_values(&["unavailable"])
+                .inc();
+            // The reservation expires on its own (reservation_ttl); log loudly.
+            tracing::error!(route = %route.name, op, error = %e, "replay store could not settle a reservation");
+        }
+    }
+}

@@ -12,6 +12,24 @@ pub fn summary(cfg: &Config) -> String {
         "admin: http://{}  (/metrics /healthz /readyz)",
         cfg.admin_listen
     );
+    let _ = writeln!(
+        out,
+        "replay store: {}",
+        match &cfg.replay.store {
+            crate::replay::config::StoreKind::Memory {
+                max_keys,
+                persist_path,
+            } => format!(
+                "memory (max {max_keys} keys{})",
+                persist_path
+                    .as_ref()
+                    .map(|p| format!(", persisted to {}", p.display()))
+                    .unwrap_or_default()
+            ),
+            crate::replay::config::StoreKind::Redis { url, .. } =>
+                format!("redis {}", redact_url(url)),
+        }
+    );
     for l in &cfg.listeners {
         let _ = writeln!(out, "listener {}: http://{}", l.name, l.addr);
     }
@@ -48,7 +66,22 @@ pub fn summary(cfg: &Config) -> String {
             ),
             None => "NO AUTHENTICATION".to_string(),
         };
-        let _ = writeln!(out, "  checks: {auth}");
+        let replay = match &r.replay {
+            Some(p) => format!(
+                "replay key {}, kept {}, duplicates {}",
+                match &p.key {
+                    crate::replay::KeySource::Header(h) => format!("header {h}"),
+                    crate::replay::KeySource::SignatureDigest => "signature digest".to_string(),
+                },
+                humantime::format_duration(p.retain),
+                match p.on_duplicate {
+                    crate::replay::OnDuplicate::Ack => "acknowledged",
+                    crate::replay::OnDuplicate::Reject => "rejected",
+                }
+            ),
+            None => "no replay protection".to_string(),
+        };
+        let _ = writeln!(out, "  checks: {auth}; {replay}");
     }
     out
 }
@@ -56,6 +89,9 @@ pub fn summary(cfg: &Config) -> String {
 /// Settings that work but that an operator should look at twice.
 pub fn warnings(cfg: &Config) -> Vec<String> {
     let mut w = Vec::new();
+    if cfg.replay.fail_open {
+        w.push("replay.fail_open = true: while the replay store is unreachable, replayed deliveries are forwarded".to_string());
+    }
     for r in &cfg.routes {
         match &r.verifier {
             None => w.push(format!("route {:?} forwards requests without any authentication (allow_unauthenticated = true)", r.name)),
@@ -70,4 +106,12 @@ pub fn warnings(cfg: &Config) -> Vec<String> {
         }
     }
     w
+}
+
+/// A Redis URL without its password.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://<redacted>@{}", &url[..s], &url[at + 1..]),
+        _ => url.to_string(),
+    }
 }

@@ -168,6 +168,9 @@ impl Metrics {
         for e in ["full", "unavailable"] {
             replay_store_errors.with_label_values(&[e]);
         }
+        for op in ["reserve", "commit", "release"] {
+            replay_store_latency.with_label_values(&[op]);
+        }
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(overhead.clone()))?;
         registry.register(Box::new(upstream_latency.clone()))?;

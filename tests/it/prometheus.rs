@@ -59,8 +59,22 @@ fn alert_rules_pass_promtool() {
 #[test]
 fn rules_and_dashboard_use_only_exported_metrics() {
     let up = Upstream::start();
-    let gw = Gateway::start(&route("p", "/p", up.addr, ""));
-    client().post(gw.url("/p")).body("x").send().unwrap();
+    // A verified route, so signature and replay series exist too.
+    let table = "[route.verify]\nscheme = \"github\"\nsecrets = [\"s\"]";
+    let gw = Gateway::start(&route("p", "/p", up.addr, table));
+    let f: hookgate::verify::FileVerify =
+        toml::from_str("scheme = \"github\"\nsecrets = [\"s\"]").unwrap();
+    let v = hookgate::verify::Verifier::from_file(&f, Path::new(".")).unwrap();
+    let parts = hookgate::verify::RequestParts {
+        method: "POST",
+        path_and_query: "/p",
+        headers: &http::HeaderMap::new(),
+    };
+    let mut req = client().post(gw.url("/p")).body("x");
+    for (k, val) in v.sign(&parts, b"x", std::time::SystemTime::now()).unwrap() {
+        req = req.header(k, val);
+    }
+    assert_eq!(req.send().unwrap().status(), 200);
     let exported: BTreeSet<String> = gw
         .metrics()
         .lines()

@@ -72,6 +72,16 @@ pub enum Command {
         #[arg(short, long, default_value = "conf/hookgate.toml")]
         config: PathBuf,
     },
+    /// Generate certificates. `hookgate certs dev --out certs/` writes a dev CA,
+    /// a localhost server certificate, two client certificates and an unrelated CA's client.
+    Certs {
+        /// Which set (only `dev`).
+        #[arg(value_parser = ["dev"])]
+        set: String,
+        /// Output directory.
+        #[arg(long, default_value = "certs")]
+        out: PathBuf,
+    },
     /// Run a demo receiver that prints each request and answers with the body's size and SHA-256.
     Echo {
         /// Address to listen on.

@@ -7,10 +7,13 @@
 #![forbid(unsafe_code)]
 
 pub mod admin;
+pub mod allowlist;
+pub mod certs;
 pub mod check;
 pub mod cli;
 pub mod config;
 pub mod echo;
+pub mod identity;
 pub mod metrics;
 pub mod proxy;
 pub mod reject;
@@ -19,4 +22,5 @@ pub mod replay;
 pub mod secret;
 pub mod server;
 pub mod sign;
+pub mod tls;
 pub mod verify;

@@ -87,6 +87,18 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
+        Command::Certs { set: _, out } => match hookgate::certs::generate_dev(&out) {
+            Ok(files) => {
+                for f in files {
+                    println!("{}", f.display());
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::from(1)
+            }
+        },
         Command::Echo { listen } => hookgate::echo::run(&listen),
         Command::Run { config, upgrade } => {
             init_logging();

@@ -51,6 +51,10 @@ pub struct Metrics {
     pub replay_store_errors: IntCounterVec,
     /// Replay-store call latency by operation.
     pub replay_store_latency: HistogramVec,
+    /// Client-certificate verification failures in TLS handshakes, by listener and reason.
+    pub tls_handshake_failures: IntCounterVec,
+    /// Days until each TLS listener's server certificate expires.
+    pub tls_cert_expiry_days: prometheus::GaugeVec,
 }
 
 fn latency_buckets() -> Vec<f64> {
@@ -161,6 +165,22 @@ impl Metrics {
             .buckets(latency_buckets()),
             &["op"],
         )?;
+        let tls_handshake_failures = IntCounterVec::new(
+            Opts::new(
+                "hookgate_tls_handshake_failures_total",
+                "Client-certificate verification failures by listener and reason.",
+            ),
+            &["listener", "reason"],
+        )?;
+        let tls_cert_expiry_days = prometheus::GaugeVec::new(
+            Opts::new(
+                "hookgate_tls_certificate_expiry_days",
+                "Days until the listener's server certificate expires.",
+            ),
+            &["listener"],
+        )?;
+        registry.register(Box::new(tls_handshake_failures.clone()))?;
+        registry.register(Box::new(tls_cert_expiry_days.clone()))?;
         registry.register(Box::new(replay.clone()))?;
         registry.register(Box::new(replay_store_keys.clone()))?;
         registry.register(Box::new(replay_store_errors.clone()))?;
@@ -206,6 +226,8 @@ impl Metrics {
             replay_store_keys,
             replay_store_errors,
             replay_store_latency,
+            tls_handshake_failures,
+            tls_cert_expiry_days,
         })
     }
 

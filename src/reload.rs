@@ -21,25 +21,56 @@ pub struct Reloader {
     path: PathBuf,
     config: Arc<ArcSwap<Config>>,
     metrics: Arc<Metrics>,
+    tls: Arc<crate::server::TlsListeners>,
     /// Serialises reloads so two triggers cannot interleave.
     lock: Mutex<()>,
 }
 
 impl Reloader {
     /// A reloader for `path` feeding `config`.
-    pub fn new(path: PathBuf, config: Arc<ArcSwap<Config>>, metrics: Arc<Metrics>) -> Self {
+    pub fn new(
+        path: PathBuf,
+        config: Arc<ArcSwap<Config>>,
+        metrics: Arc<Metrics>,
+        tls: Arc<crate::server::TlsListeners>,
+    ) -> Self {
         Reloader {
             path,
             config,
             metrics,
+            tls,
             lock: Mutex::new(()),
         }
+    }
+
+    /// Reload every TLS listener's files from `new`: all of them load, or none changes.
+    fn reload_tls(&self, new: &Config) -> Result<(), ConfigErrors> {
+        let pairs: Vec<_> = new
+            .listeners
+            .iter()
+            .filter_map(|l| Some((self.tls.get(&l.name)?, l.tls.clone()?)))
+            .collect();
+        let fail = |l: &str, e: crate::tls::TlsError| {
+            ConfigErrors(vec![crate::config::ConfigError {
+                file: self.path.clone(),
+                key: format!("listener {l:?}.tls"),
+                message: e.to_string(),
+                line: None,
+            }])
+        };
+        for (t, paths) in &pairs {
+            crate::tls::TlsListener::preflight(paths).map_err(|e| fail(t.name(), e))?;
+        }
+        for (t, paths) in pairs {
+            t.reload(paths).map_err(|e| fail(t.name(), e))?;
+        }
+        Ok(())
     }
 
     /// Load, validate and swap. Returns the new generation.
     pub fn reload(&self) -> Result<i64, ConfigErrors> {
         let _serial = self.lock.lock();
-        match config::load(&self.path) {
+        match config::load(&self.path).and_then(|new| self.reload_tls(&new).map(|()| new)) {
             Ok(new) => {
                 let old = self.config.load();
                 let mut notes = Vec::new();

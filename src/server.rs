@@ -9,6 +9,7 @@ use crate::replay::config::StoreKind;
 use crate::replay::memory::MemoryStore;
 use crate::replay::redis::RedisStore;
 use crate::replay::{ReplaySettings, ReplayStore};
+use crate::tls::TlsListener;
 use arc_swap::ArcSwap;
 use pingora::server::configuration::{Opt, ServerConf};
 use pingora::server::ExecutionPhase;
@@ -62,14 +63,34 @@ pub fn build(cfg: Config, upgrade: bool) -> anyhow::Result<Built> {
     let source = cfg.source.clone();
     let config = Arc::new(ArcSwap::from_pointee(cfg));
 
-    let reloader = Arc::new(Reloader::new(source, config.clone(), metrics.clone()));
+    // rustls needs a process-wide provider before any config is built; pingora
+    // installs the same (ring) one later, so a second install is a no-op.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut tls = TlsListeners::new();
+    for l in &listeners {
+        if let Some(paths) = &l.tls {
+            let t = TlsListener::new(&l.name, paths.clone(), metrics.clone())
+                .map_err(|e| anyhow::anyhow!("listener {:?}: {e}", l.name))?;
+            tls.insert(l.name.clone(), Arc::new(t));
+        }
+    }
+    let tls = Arc::new(tls);
+    let reloader = Arc::new(Reloader::new(
+        source,
+        config.clone(),
+        metrics.clone(),
+        tls.clone(),
+    ));
     let store = replay_store(&config.load().replay)?;
     tracing::info!(store = store.kind(), "replay store ready");
     let gateway = Gateway::new(config.clone(), metrics.clone(), store.clone());
     let mut proxy =
         pingora::proxy::http_proxy_service_with_name(&server.configuration, gateway, "hookgate");
     for l in &listeners {
-        proxy.add_tcp(&l.addr.to_string());
+        match tls.get(&l.name) {
+            Some(t) => proxy.add_tls_with_settings(&l.addr.to_string(), None, t.settings()?),
+            None => proxy.add_tcp(&l.addr.to_string()),
+        }
     }
     let mut admin = Service::new(
         "hookgate-admin".to_string(),
@@ -84,10 +105,11 @@ pub fn build(cfg: Config, upgrade: bool) -> anyhow::Result<Built> {
     server.add_service(admin);
     server.add_service(background_service("sighup-reload", SighupReload(reloader)));
     server.add_service(background_service(
-        "replay-upkeep",
-        ReplayUpkeep {
+        "upkeep",
+        Upkeep {
             store: store.clone(),
             metrics: metrics.clone(),
+            tls,
         },
     ));
     drain_then_exit(server.watch_execution_phase(), metrics.clone(), store);
@@ -145,15 +167,16 @@ fn replay_store(settings: &ReplaySettings) -> anyhow::Result<Arc<dyn ReplayStore
     })
 }
 
-/// Periodic replay-store upkeep: reclaim expired keys, publish the key
-/// count, and snapshot a persistent memory store every 30 s.
-struct ReplayUpkeep {
+/// Periodic upkeep: reclaim expired replay keys, publish the key count and
+/// certificate expiry, and snapshot a persistent memory store every 30 s.
+struct Upkeep {
     store: Arc<dyn ReplayStore>,
     metrics: Arc<Metrics>,
+    tls: Arc<TlsListeners>,
 }
 
 #[async_trait::async_trait]
-impl BackgroundService for ReplayUpkeep {
+impl BackgroundService for Upkeep {
     async fn start(&self, mut shutdown: ShutdownWatch) {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         let mut n: u64 = 0;
@@ -162,6 +185,10 @@ impl BackgroundService for ReplayUpkeep {
                 _ = tick.tick() => {
                     n += 1;
                     self.store.sweep();
+                    for t in self.tls.values() {
+                        let left = t.not_after().duration_since(SystemTime::now()).map_or_else(|e| -e.duration().as_secs_f64(), |d| d.as_secs_f64());
+                        self.metrics.tls_cert_expiry_days.with_label_values(&[t.name()]).set(left / 86400.0);
+                    }
                     if let Some(len) = self.store.keys_held() {
                         self.metrics.replay_store_keys.set(len as i64);
                     }
@@ -176,6 +203,9 @@ impl BackgroundService for ReplayUpkeep {
         }
     }
 }
+
+/// TLS listeners by name, for reload and the expiry gauge.
+pub type TlsListeners = std::collections::HashMap<String, Arc<TlsListener>>;
 
 /// Seconds since the Unix epoch.
 pub fn unix_now() -> i64 {

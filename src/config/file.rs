@@ -80,6 +80,17 @@ pub struct FileListener {
     pub name: Spanned<String>,
     /// `ip:port` to bind, e.g. `0.0.0.0:8080` or `[::]:8080`.
     pub listen: Spanned<String>,
+    /// TLS termination (and mutual TLS) for this listener.
+    pub tls: Option<crate::tls::FileTls>,
+    /// Peers whose `X-Forwarded-For` is believed (load balancers in front of hookgate).
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    /// Client networks accepted on this listener (CIDR, address or `file:path`); empty = all.
+    #[serde(default)]
+    pub allow_ips: Vec<String>,
+    /// Client networks refused on this listener.
+    #[serde(default)]
+    pub deny_ips: Vec<String>,
 }
 
 /// `[[route]]`
@@ -100,6 +111,14 @@ pub struct FileRoute {
     pub read_timeout: Option<Dur>,
     /// Body limit for this route (default from `[limits]`).
     pub max_body_bytes: Option<Spanned<ByteSize>>,
+    /// Client networks accepted on this route (CIDR, address or `file:path`); empty = all.
+    #[serde(default)]
+    pub allow_ips: Vec<String>,
+    /// Client networks refused on this route.
+    #[serde(default)]
+    pub deny_ips: Vec<String>,
+    /// Client-certificate requirements (needs a listener with `client_auth`).
+    pub client_cert: Option<crate::identity::FileClientCert>,
     /// Accept requests with no authentication at all. Without it, a route
     /// lacking `[route.verify]` is a config error: secure by default.
     pub allow_unauthenticated: Option<bool>,

@@ -16,6 +16,7 @@ pub mod units;
 pub use error::{ConfigError, ConfigErrors};
 pub use runtime::{Config, Limits, Listener, Route, ServerSettings, Upstream};
 
+use crate::allowlist::{IpList, IpPolicy, TrustedProxies};
 use error::Collector;
 use file::{FileConfig, FileRoute};
 use pingora::lb::LoadBalancer;
@@ -133,10 +134,33 @@ fn validate(path: &Path, src: &str, f: FileConfig) -> Result<Config, ConfigError
         if !names.insert(l.name.get_ref().clone()) {
             c.push(&key, "duplicate listener name", span(&l.name));
         }
-        if let Some(addr) = parse_socket(&mut c, &format!("{key}.listen"), &l.listen) {
+        let tls = match l.tls.as_ref().map(|t| t.validate(base_dir)).transpose() {
+            Ok(t) => t,
+            Err((k, m)) => {
+                c.push(format!("{key}.{k}"), m, span(&l.name));
+                None
+            }
+        };
+        let lists = |what: &str, v: &[String], c: &mut Collector| {
+            IpList::parse(v, base_dir)
+                .map_err(|m| c.push(format!("{key}.{what}"), m, span(&l.name)))
+                .ok()
+        };
+        let trusted = lists("trusted_proxies", &l.trusted_proxies, &mut c);
+        let allow = lists("allow_ips", &l.allow_ips, &mut c);
+        let deny = lists("deny_ips", &l.deny_ips, &mut c);
+        if let (Some(addr), Some(trusted), Some(allow), Some(deny)) = (
+            parse_socket(&mut c, &format!("{key}.listen"), &l.listen),
+            trusted,
+            allow,
+            deny,
+        ) {
             listeners.push(Listener {
                 name: l.name.get_ref().clone(),
                 addr,
+                tls,
+                trusted_proxies: TrustedProxies(trusted),
+                ip: IpPolicy { allow, deny },
             });
         }
     }
@@ -297,11 +321,35 @@ fn validate_route(
             }
         },
     };
+    let client_cert = match r.client_cert.as_ref().map(|cc| cc.validate()).transpose() {
+        Ok(p) => p,
+        Err((k, m)) => {
+            c.push(format!("{key}.{k}"), m, span(&r.name));
+            ok = false;
+            None
+        }
+    };
+    let mut ip = IpPolicy::default();
+    for (what, list, slot) in [
+        ("allow_ips", &r.allow_ips, &mut ip.allow),
+        ("deny_ips", &r.deny_ips, &mut ip.deny),
+    ] {
+        match IpList::parse(list, base_dir) {
+            Ok(l) => *slot = l,
+            Err(m) => {
+                c.push(format!("{key}.{what}"), m, span(&r.name));
+                ok = false;
+            }
+        }
+    }
     let allow_unauthenticated = r.allow_unauthenticated.unwrap_or(false);
-    if r.verify.is_none() && !allow_unauthenticated {
+    let cert_auth = client_cert
+        .as_ref()
+        .is_some_and(|p| p.requires_certificate());
+    if r.verify.is_none() && !cert_auth && !allow_unauthenticated {
         c.push(
             key.clone(),
-            "no authentication: add a [route.verify] table, or allow_unauthenticated = true to forward anything",
+            "no authentication: add a [route.verify] table or a required client_cert, or allow_unauthenticated = true to forward anything",
             span(&r.name),
         );
         ok = false;
@@ -352,6 +400,8 @@ fn validate_route(
         max_body_bytes,
         verifier,
         allow_unauthenticated,
+        ip,
+        client_cert,
         replay,
     })
 }
@@ -456,7 +506,7 @@ allow_unauthenticated = true
     #[test]
     fn unauthenticated_route_is_an_error_unless_allowed() {
         let e = errs(&BASE.replace("allow_unauthenticated = true\n", ""));
-        assert_eq!(e, vec!["conf/x.toml: route \"github\": no authentication: add a [route.verify] table, or allow_unauthenticated = true to forward anything (line 10)"]);
+        assert_eq!(e, vec!["conf/x.toml: route \"github\": no authentication: add a [route.verify] table or a required client_cert, or allow_unauthenticated = true to forward anything (line 10)"]);
     }
 
     #[test]

@@ -61,6 +61,20 @@ pub struct Listener {
     pub name: String,
     /// Bind address.
     pub addr: SocketAddr,
+    /// TLS files and client-certificate mode.
+    pub tls: Option<crate::tls::TlsPaths>,
+    /// Load balancers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: crate::allowlist::TrustedProxies,
+    /// Listener-wide IP policy.
+    pub ip: crate::allowlist::IpPolicy,
+}
+
+impl Listener {
+    /// Does a connection accepted on local address `local` belong to this listener?
+    pub fn serves(&self, local: SocketAddr) -> bool {
+        self.addr.port() == local.port()
+            && (self.addr.ip().is_unspecified() || self.addr.ip() == local.ip())
+    }
 }
 
 /// One `[[route]]`, compiled.
@@ -79,6 +93,10 @@ pub struct Route {
     pub verifier: Option<crate::verify::Verifier>,
     /// Explicitly unauthenticated (`allow_unauthenticated = true`).
     pub allow_unauthenticated: bool,
+    /// Route IP policy.
+    pub ip: crate::allowlist::IpPolicy,
+    /// Client-certificate policy.
+    pub client_cert: Option<crate::identity::ClientCertPolicy>,
     /// Replay protection, when the route has a delivery key.
     pub replay: Option<crate::replay::RouteReplay>,
 }
@@ -123,6 +141,11 @@ pub fn path_matches(prefix: &str, path: &str) -> bool {
 }
 
 impl Config {
+    /// The listener that accepted a connection on `local`.
+    pub fn listener_for(&self, local: Option<SocketAddr>) -> Option<&Listener> {
+        local.and_then(|l| self.listeners.iter().find(|x| x.serves(l)))
+    }
+
     /// First route matching host and path, in file order.
     pub fn route_for(&self, host: Option<&str>, path: &str) -> Option<&Arc<Route>> {
         self.routes.iter().find(|r| r.matches(host, path))

@@ -48,6 +48,8 @@ pub struct Origin<'a> {
     pub proto: &'a str,
     /// Extra headers to set upstream (verified identity, key id...).
     pub extra: &'a [(HeaderName, String)],
+    /// A header hookgate owns on this route, removed from what the client sent.
+    pub strip: Option<&'a HeaderName>,
 }
 
 /// Result of a forward attempt that produced a response to the client.
@@ -109,6 +111,13 @@ fn upstream_request(
         .map_err(internal)?;
     for (k, v) in origin.extra {
         req.insert_header(k.clone(), v.as_str()).map_err(internal)?;
+    }
+    // A client must not be able to forge the identity header of its route:
+    // it is removed even when no identity is forwarded.
+    if let Some(h) = origin.strip {
+        if !origin.extra.iter().any(|(k, _)| k == h) {
+            req.remove_header(h);
+        }
     }
     Ok(req)
 }

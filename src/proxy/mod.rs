@@ -62,12 +62,26 @@ impl Gateway {
         let cfg = self.config.load_full();
         ctx.config = Some(cfg.clone());
         ctx.request_id = request_id(session, cfg.server.trust_request_id);
-        ctx.client_ip = session
+        check_header_limits(session, &cfg).map_err(|r| (r, true))?;
+
+        // Which listener, which client: X-Forwarded-For counts only from a trusted proxy.
+        let local = session.server_addr().and_then(|a| a.as_inet()).copied();
+        let listener = cfg.listener_for(local);
+        let peer = session
             .client_addr()
             .and_then(|a| a.as_inet())
             .map(|a| a.ip());
-
-        check_header_limits(session, &cfg).map_err(|r| (r, true))?;
+        ctx.client_ip = match (peer, listener) {
+            (Some(p), Some(l)) => {
+                let xff = session.req_header().headers.get_all("x-forwarded-for");
+                let hops: Vec<&str> = xff.iter().filter_map(|v| v.to_str().ok()).collect();
+                Some(l.trusted_proxies.client_ip(p, hops.into_iter()))
+            }
+            (p, _) => p,
+        };
+        if let Some(l) = listener {
+            l.ip.check(ctx.client_ip).map_err(|r| (r, true))?;
+        }
 
         let req = session.req_header();
         let host = request_host(req);
@@ -82,6 +96,16 @@ impl Gateway {
                 )
             })?;
         ctx.route = Some(route.clone());
+        route.ip.check(ctx.client_ip).map_err(|r| (r, true))?;
+
+        let mut extra = Vec::new();
+        if let Some(policy) = &route.client_cert {
+            let identity = crate::tls::peer_identity(session);
+            let forwarded = policy.check(identity.as_ref()).map_err(|r| (r, true))?;
+            if let (Some(h), Some(id)) = (&policy.forward_header, forwarded) {
+                extra.push((h.clone(), id));
+            }
+        }
 
         // Header-only signature checks run before the body is read, so a sender
         // without a valid-looking signature cannot make hookgate buffer a body.
@@ -118,7 +142,6 @@ impl Gateway {
             .with_label_values(&[&route.name])
             .inc_by(ctx.bytes_in);
 
-        let mut extra = Vec::new();
         if let (Some(v), Some(pre)) = (&route.verifier, &pre) {
             let verified = v
                 .verify(pre, &request_parts(session), &body, now)
@@ -158,8 +181,16 @@ impl Gateway {
 
         let origin = forward::Origin {
             client_ip: ctx.client_ip,
-            proto: "http",
+            proto: if crate::tls::is_tls(session) {
+                "https"
+            } else {
+                "http"
+            },
             extra: &extra,
+            strip: route
+                .client_cert
+                .as_ref()
+                .and_then(|p| p.forward_header.as_ref()),
         };
         let forwarded = forward::forward(
             session,

@@ -214,7 +214,24 @@ impl Gateway {
 
     /// Start with extra `[server]` lines, routes and environment variables.
     pub fn launch(server_extra: &str, routes: &str, env: &[(&str, &str)]) -> Gateway {
+        Self::launch_with(server_extra, routes, env, &[])
+    }
+
+    /// Start with `routes` after writing `files` (name, content) next to the config.
+    pub fn start_with_files(routes: &str, files: &[(&str, &str)]) -> Gateway {
+        Self::launch_with("", routes, &[], files)
+    }
+
+    fn launch_with(
+        server_extra: &str,
+        routes: &str,
+        env: &[(&str, &str)],
+        files: &[(&str, &str)],
+    ) -> Gateway {
         let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let admin: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let config = dir.path().join("hookgate.toml");

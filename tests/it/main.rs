@@ -11,3 +11,4 @@ mod prometheus;
 mod reload;
 mod replay;
 mod signatures;
+mod tls;

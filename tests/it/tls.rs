@@ -1,0 +1,435 @@
+//! TLS and mutual TLS on loopback with a real rustls client, certificates
+//! minted at run time; IP allowlists and trusted proxies.
+
+use crate::harness::*;
+use hookgate::certs::{Ca, Issued, Leaf};
+use rustls::pki_types::{CertificateDer, ServerName};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::time::Duration;
+
+struct Pki {
+    ca: Ca,
+    dir: tempfile::TempDir,
+}
+
+impl Pki {
+    fn new() -> Pki {
+        let pki = Pki {
+            ca: Ca::new("test CA").unwrap(),
+            dir: tempfile::tempdir().unwrap(),
+        };
+        pki.write("ca.pem", &pki.ca.cert_pem());
+        pki.server("server", 1);
+        pki.write("crl.pem", &pki.ca.crl(&[66]).unwrap());
+        pki
+    }
+
+    fn write(&self, name: &str, text: &str) {
+        std::fs::write(self.dir.path().join(name), text).unwrap();
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).display().to_string()
+    }
+
+    fn server(&self, name: &str, serial: u64) -> Issued {
+        let ips = [std::net::IpAddr::from([127, 0, 0, 1])];
+        let s = self
+            .ca
+            .issue(&Leaf {
+                cn: "localhost",
+                dns: &["localhost"],
+                ips: &ips,
+                serial,
+                ..Default::default()
+            })
+            .unwrap();
+        self.write(&format!("{name}.pem"), &s.cert_pem);
+        self.write(&format!("{name}.key"), &s.key_pem);
+        s
+    }
+
+    fn client(&self, name: &str, serial: u64, expired: bool) -> Issued {
+        let dns = format!("{name}.example");
+        let uri = format!("spiffe://hookgate.test/{name}");
+        self.ca
+            .issue(&Leaf {
+                cn: name,
+                dns: &[&dns],
+                uris: &[&uri],
+                serial,
+                expired,
+                client: true,
+                ..Default::default()
+            })
+            .unwrap()
+    }
+
+    fn listener(&self, mode: &str, port: u16) -> String {
+        format!(
+            "[[listener]]\nname = \"tls\"\nlisten = \"127.0.0.1:{port}\"\ntls = {{ cert = \"{}\", key = \"{}\", client_ca = \"{}\", client_auth = \"{mode}\", crls = [\"{}\"] }}\n\n",
+            self.path("server.pem"),
+            self.path("server.key"),
+            self.path("ca.pem"),
+            self.path("crl.pem")
+        )
+    }
+}
+
+fn pem_chain(pem: &str) -> Vec<CertificateDer<'static>> {
+    rustls_pemfile::certs(&mut pem.as_bytes())
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// A TLS connection from a rustls client (optionally presenting `client`).
+struct Conn {
+    tls: rustls::StreamOwned<rustls::ClientConnection, TcpStream>,
+}
+
+impl Conn {
+    fn open(addr: SocketAddr, ca_pem: &str, client: Option<&Issued>) -> std::io::Result<Conn> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut roots = rustls::RootCertStore::empty();
+        for c in pem_chain(ca_pem) {
+            roots.add(c).unwrap();
+        }
+        let b = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots);
+        let cfg = match client {
+            Some(c) => {
+                let key = rustls_pemfile::private_key(&mut c.key_pem.as_bytes())
+                    .unwrap()
+                    .unwrap();
+                b.with_client_auth_cert(pem_chain(&c.cert_pem), key)
+                    .unwrap()
+            }
+            None => b.with_no_client_auth(),
+        };
+        let conn = rustls::ClientConnection::new(
+            Arc::new(cfg),
+            ServerName::try_from("localhost").unwrap().to_owned(),
+        )
+        .unwrap();
+        let tcp = TcpStream::connect(addr)?;
+        tcp.set_read_timeout(Some(Duration::from_secs(10)))?;
+        let mut tls = rustls::StreamOwned::new(conn, tcp);
+        while tls.conn.is_handshaking() {
+            tls.conn.complete_io(&mut tls.sock)?;
+        }
+        Ok(Conn { tls })
+    }
+
+    /// Serial of the server certificate this connection got.
+    fn server_cert_der(&self) -> Vec<u8> {
+        self.tls.conn.peer_certificates().unwrap()[0].to_vec()
+    }
+
+    /// Send a keep-alive POST; return status line + body, or the I/O error.
+    fn post(
+        &mut self,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> std::io::Result<(u16, String)> {
+        let mut req = format!(
+            "POST {path} HTTP/1.1\r\nhost: localhost\r\ncontent-length: {}\r\n",
+            body.len()
+        );
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        req.push_str("\r\n");
+        req.push_str(body);
+        self.tls.write_all(req.as_bytes())?;
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = self.tls.read(&mut chunk)?;
+            if n == 0 {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "closed before a response",
+                ));
+            }
+            buf.extend_from_slice(&chunk[..n]);
+            let text = String::from_utf8_lossy(&buf).to_string();
+            if let Some(end) = text.find("\r\n\r\n") {
+                let len = text[..end]
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse::<usize>().unwrap())
+                    })
+                    .unwrap_or(0);
+                if buf.len() >= end + 4 + len {
+                    let status = text[9..12].parse().unwrap();
+                    return Ok((status, text[end + 4..end + 4 + len].to_string()));
+                }
+            }
+        }
+    }
+}
+
+/// Post once on a new connection; Err means the handshake or connection failed.
+fn one_shot(
+    addr: SocketAddr,
+    pki: &Pki,
+    client: Option<&Issued>,
+    path: &str,
+) -> Result<(u16, String), String> {
+    let mut c = Conn::open(addr, &pki.ca.cert_pem(), client).map_err(|e| e.to_string())?;
+    c.post(path, &[], "{}").map_err(|e| e.to_string())
+}
+
+fn tls_gateway(pki: &Pki, mode: &str, routes: &str) -> (Gateway, SocketAddr) {
+    let port = free_port();
+    let gw = Gateway::start(&(pki.listener(mode, port) + routes));
+    (gw, SocketAddr::from(([127, 0, 0, 1], port)))
+}
+
+#[test]
+fn required_client_auth_refuses_bad_certificates_in_the_handshake() {
+    let pki = Pki::new();
+    let up = Upstream::start();
+    let (gw, addr) = tls_gateway(
+        &pki,
+        "required",
+        &route("r", "/r", up.addr, "client_cert = { required = true }"),
+    );
+    let good = pki.client("sender-a", 10, false);
+    let expired = pki.client("old", 11, true);
+    let revoked = pki.client("revoked", 66, false);
+    let stranger = Ca::new("other CA")
+        .unwrap()
+        .issue(&Leaf {
+            cn: "x",
+            client: true,
+            serial: 5,
+            ..Default::default()
+        })
+        .unwrap();
+
+    assert_eq!(one_shot(addr, &pki, Some(&good), "/r").unwrap().0, 200);
+    for (label, cert) in [
+        ("none", None),
+        ("expired", Some(&expired)),
+        ("revoked", Some(&revoked)),
+        ("other CA", Some(&stranger)),
+    ] {
+        let r = one_shot(addr, &pki, cert, "/r");
+        assert!(r.is_err(), "{label}: handshake should fail, got {r:?}");
+    }
+    assert_eq!(up.received().len(), 1, "only the valid client got through");
+    let m = gw.metrics();
+    for reason in ["expired", "revoked", "unknown_issuer"] {
+        assert_eq!(
+            metric_value(
+                &m,
+                &format!(
+                    "hookgate_tls_handshake_failures_total{{listener=\"tls\",reason=\"{reason}\"}}"
+                )
+            ),
+            1.0,
+            "{reason}\n{m}"
+        );
+    }
+    assert_eq!(
+        up.received()[0].header("x-forwarded-proto").as_deref(),
+        Some("https")
+    );
+}
+
+#[test]
+fn route_identity_rules_and_forged_identity_header() {
+    let pki = Pki::new();
+    let up = Upstream::start();
+    let a = pki.client("sender-a", 10, false);
+    let b = pki.client("sender-b", 12, false);
+    let fp_b = hookgate::identity::ClientIdentity::from_der(&pem_chain(&b.cert_pem)[0])
+        .unwrap()
+        .sha256;
+    let routes = route("dns", "/dns", up.addr, "client_cert = { san_dns = [\"sender-a.example\"], forward_header = \"X-Client-Identity\" }")
+        + &route("uri", "/uri", up.addr, "client_cert = { san_uri = [\"spiffe://hookgate.test/sender-b\"] }")
+        + &route("cn", "/cn", up.addr, "client_cert = { cn = [\"sender-a\"] }")
+        + &route("fp", "/fp", up.addr, &format!("client_cert = {{ sha256 = [\"{fp_b}\"] }}"))
+        + &route("open", "/open", up.addr, "client_cert = { forward_header = \"X-Client-Identity\" }");
+    let (_gw, addr) = tls_gateway(&pki, "optional", &routes);
+    let expect = [
+        ("/dns", &a, 200),
+        ("/dns", &b, 403),
+        ("/uri", &b, 200),
+        ("/uri", &a, 403),
+        ("/cn", &a, 200),
+        ("/cn", &b, 403),
+        ("/fp", &b, 200),
+        ("/fp", &a, 403),
+    ];
+    for (path, cert, status) in expect {
+        let (got, body) = one_shot(addr, &pki, Some(cert), path).unwrap();
+        assert_eq!(got, status, "{path}: {body}");
+        if status == 403 {
+            assert!(body.contains("client_identity_not_allowed"), "{body}");
+        }
+    }
+    // No certificate on an optional listener: routes with lists say so.
+    let (status, body) = one_shot(addr, &pki, None, "/dns").unwrap();
+    assert_eq!(
+        (status, body.contains("client_certificate_required")),
+        (403, true)
+    );
+
+    // The identity header is hookgate's: a forged one never reaches the app.
+    let before = up.received().len();
+    let mut c = Conn::open(addr, &pki.ca.cert_pem(), Some(&a)).unwrap();
+    assert_eq!(
+        c.post("/dns", &[("x-client-identity", "dns:admin.example")], "{}")
+            .unwrap()
+            .0,
+        200
+    );
+    let rec = up.received()[before].clone();
+    assert_eq!(
+        rec.header_all("x-client-identity"),
+        vec!["dns:sender-a.example".to_string()]
+    );
+    let mut c = Conn::open(addr, &pki.ca.cert_pem(), None).unwrap();
+    assert_eq!(
+        c.post("/open", &[("x-client-identity", "dns:admin.example")], "{}")
+            .unwrap()
+            .0,
+        200
+    );
+    assert_eq!(
+        up.received().last().unwrap().header("x-client-identity"),
+        None,
+        "stripped when no identity"
+    );
+}
+
+#[test]
+fn reload_serves_a_renewed_certificate_while_old_connections_live_on() {
+    let pki = Pki::new();
+    let up = Upstream::start();
+    let (gw, addr) = tls_gateway(&pki, "off", &route("r", "/r", up.addr, ""));
+    let mut old = Conn::open(addr, &pki.ca.cert_pem(), None).unwrap();
+    assert_eq!(old.post("/r", &[], "1").unwrap().0, 200);
+    let first = old.server_cert_der();
+
+    let renewed = pki.server("server", 2);
+    let admin = format!("http://{}/reload", gw.admin);
+    assert_eq!(client().post(&admin).send().unwrap().status(), 200);
+    let new = Conn::open(addr, &pki.ca.cert_pem(), None).unwrap();
+    assert_eq!(
+        new.server_cert_der(),
+        pem_chain(&renewed.cert_pem)[0].to_vec(),
+        "new connections get the renewed certificate"
+    );
+    assert_ne!(new.server_cert_der(), first);
+    assert_eq!(
+        old.post("/r", &[], "2").unwrap().0,
+        200,
+        "the old connection keeps working"
+    );
+
+    // A broken key keeps the current material and reports the file.
+    std::fs::write(pki.dir.path().join("server.key"), "not a key").unwrap();
+    let r = client().post(&admin).send().unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().unwrap().contains("server.key"));
+    let again = Conn::open(addr, &pki.ca.cert_pem(), None).unwrap();
+    assert_eq!(
+        again.server_cert_der(),
+        pem_chain(&renewed.cert_pem)[0].to_vec()
+    );
+    assert!(
+        gw.metric("hookgate_tls_certificate_expiry_days{listener=\"tls\"}") > 800.0 || {
+            std::thread::sleep(Duration::from_millis(1200));
+            gw.metric("hookgate_tls_certificate_expiry_days{listener=\"tls\"}") > 800.0
+        }
+    );
+}
+
+#[test]
+fn ip_allow_and_deny_v4_and_v6() {
+    let up = Upstream::start();
+    let v6 = SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, free_port()));
+    let routes = route(
+        "v4only",
+        "/v4only",
+        up.addr,
+        "allow_ips = [\"127.0.0.0/8\"]",
+    ) + &route("no-v6", "/no-v6", up.addr, "deny_ips = [\"::1\"]")
+        + &route("file", "/file", up.addr, "allow_ips = [\"file:ips.txt\"]")
+        + &format!("[[listener]]\nname = \"v6\"\nlisten = \"{v6}\"\n");
+    // file: paths are relative to the config file; the harness writes it into its temp dir.
+    let gw = Gateway::start_with_files(&routes, &[("ips.txt", "# sender ranges\n::1/128\n")]);
+    let v4 = gw.addr;
+    let status = |addr: SocketAddr, path: &str| {
+        let r = client()
+            .post(format!("http://{addr}{path}"))
+            .body("x")
+            .send()
+            .unwrap();
+        (r.status().as_u16(), r.text().unwrap())
+    };
+    assert_eq!(status(v4, "/v4only").0, 200);
+    let (s, body) = status(v6, "/v4only");
+    assert_eq!((s, body.contains("ip_not_allowed")), (403, true));
+    assert_eq!(status(v4, "/no-v6").0, 200);
+    assert_eq!(status(v6, "/no-v6").0, 403);
+    assert_eq!(status(v6, "/file").0, 200);
+    assert_eq!(status(v4, "/file").0, 403);
+    assert_eq!(
+        gw.metric("hookgate_requests_total{outcome=\"ip_not_allowed\",route=\"v4only\"}"),
+        1.0
+    );
+}
+
+#[test]
+fn x_forwarded_for_counts_only_from_trusted_proxies() {
+    let up = Upstream::start();
+    let routes = route(
+        "ranges",
+        "/ranges",
+        up.addr,
+        "allow_ips = [\"198.51.100.0/24\"]",
+    );
+    let lb = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let trusted = format!("[[listener]]\nname = \"behind-lb\"\nlisten = \"{lb}\"\ntrusted_proxies = [\"127.0.0.1\"]\n");
+    let gw = Gateway::start(&(routes + &trusted));
+    let send = |addr: SocketAddr, xff: &str| {
+        client()
+            .post(format!("http://{addr}/ranges"))
+            .header("x-forwarded-for", xff)
+            .body("x")
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(
+        send(gw.addr, "198.51.100.7"),
+        403,
+        "untrusted peer: its XFF is ignored"
+    );
+    assert_eq!(
+        send(lb, "203.0.113.1, 198.51.100.7"),
+        200,
+        "trusted peer: right-most hop"
+    );
+    assert_eq!(
+        send(lb, "198.51.100.7, 203.0.113.1"),
+        403,
+        "a spoofed left-most entry does not help"
+    );
+    assert_eq!(
+        up.received()[0].header("x-forwarded-for").as_deref(),
+        Some("198.51.100.7")
+    );
+}

@@ -428,3 +428,90 @@ pub fn peer_identity(session: &pingora::proxy::Session) -> Option<ClientIdentity
 pub fn is_tls(session: &pingora::proxy::Session) -> bool {
     session.digest().is_some_and(|d| d.ssl_digest.is_some())
 }
+
+// === upstream TLS ===
+
+/// `upstream_tls = { ... }` on a route with `https://` upstreams.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileUpstreamTls {
+    /// PEM bundle of CAs trusted for the upstream (default: the system store).
+    pub ca: Option<String>,
+    /// Client certificate chain for mutual TLS to the upstream.
+    pub client_cert: Option<String>,
+    /// Its private key.
+    pub client_key: Option<String>,
+    /// Server name sent and verified (default: the upstream's host).
+    pub sni: Option<String>,
+}
+
+/// Validated upstream TLS settings, ready to put on a pingora `HttpPeer`.
+#[derive(Clone)]
+pub struct UpstreamTls {
+    /// Name sent in SNI and checked against the certificate.
+    pub sni: String,
+    /// CA bundle, when not the system store.
+    pub ca: Option<Arc<pingora::protocols::tls::CaType>>,
+    /// Client certificate and key.
+    pub client: Option<Arc<pingora::utils::tls::CertKey>>,
+}
+
+impl std::fmt::Debug for UpstreamTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpstreamTls")
+            .field("sni", &self.sni)
+            .field("ca", &self.ca.is_some())
+            .field("client", &self.client.is_some())
+            .finish()
+    }
+}
+
+impl FileUpstreamTls {
+    /// Load the files (relative to `base_dir`); `host` is the upstream's host for SNI.
+    pub fn load(&self, host: &str, base_dir: &Path) -> Result<UpstreamTls, TlsError> {
+        let ca = match &self.ca {
+            Some(f) => {
+                let path = base_dir.join(f);
+                let mut list = Vec::new();
+                for der in certs(&path)? {
+                    // pingora parses these again and panics on bad DER: check first.
+                    x509_parser::parse_x509_certificate(&der)
+                        .map_err(|e| err(&path, format!("unparseable CA certificate: {e}")))?;
+                    list.push(pingora::utils::tls::WrappedX509::new(
+                        der.to_vec(),
+                        pingora::utils::tls::parse_x509,
+                    ));
+                }
+                Some(Arc::from(list.into_boxed_slice()))
+            }
+            None => None,
+        };
+        let client = match (&self.client_cert, &self.client_key) {
+            (Some(c), Some(k)) => {
+                let cpath = base_dir.join(c);
+                let chain = certs(&cpath)?;
+                for der in &chain {
+                    x509_parser::parse_x509_certificate(der)
+                        .map_err(|e| err(&cpath, format!("unparseable certificate: {e}")))?;
+                }
+                let key = key(&base_dir.join(k))?;
+                Some(Arc::new(pingora::utils::tls::CertKey::new(
+                    chain.iter().map(|d| d.to_vec()).collect(),
+                    key.secret_der().to_vec(),
+                )))
+            }
+            (None, None) => None,
+            _ => {
+                return Err(err(
+                    base_dir,
+                    "upstream_tls: client_cert and client_key go together",
+                ))
+            }
+        };
+        Ok(UpstreamTls {
+            sni: self.sni.clone().unwrap_or_else(|| host.to_string()),
+            ca,
+            client,
+        })
+    }
+}

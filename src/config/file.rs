@@ -103,8 +103,10 @@ pub struct FileRoute {
     pub path_prefix: Spanned<String>,
     /// Optional `Host` to match (case-insensitive, port ignored).
     pub host: Option<Spanned<String>>,
-    /// One or more `host:port` or `http://host:port` upstreams, used round-robin.
+    /// One or more `host:port`, `http://host:port` or `https://host:port` upstreams, used round-robin.
     pub upstreams: Spanned<Vec<Spanned<String>>>,
+    /// TLS to `https://` upstreams: CA bundle, client certificate, SNI.
+    pub upstream_tls: Option<crate::tls::FileUpstreamTls>,
     /// Upstream TCP connect timeout (default 5s).
     pub connect_timeout: Option<Dur>,
     /// Upstream read timeout: longest wait for the response or between its reads (default 30s).

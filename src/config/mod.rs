@@ -293,15 +293,49 @@ fn validate_route(
         ok = false;
     }
     let mut addrs = Vec::new();
+    let mut schemes = HashSet::new();
+    let mut https_host = None;
     for u in r.upstreams.get_ref() {
         match parse_upstream(u.get_ref()) {
-            Ok(a) => addrs.extend(a),
+            Ok(p) => {
+                addrs.extend(p.addrs);
+                schemes.insert(p.https_host.is_some());
+                https_host = https_host.or(p.https_host);
+            }
             Err(msg) => {
                 c.push(format!("{key}.upstreams"), msg, span(u));
                 ok = false;
             }
         }
     }
+    if schemes.len() > 1 {
+        c.push(
+            format!("{key}.upstreams"),
+            "mixes https:// and plain upstreams: use one kind per route",
+            span(&r.upstreams),
+        );
+        ok = false;
+    }
+    let upstream_tls = match (&https_host, &r.upstream_tls) {
+        (Some(host), t) => match t.clone().unwrap_or_default().load(host, base_dir) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                c.push(format!("{key}.upstream_tls"), e.to_string(), span(&r.name));
+                ok = false;
+                None
+            }
+        },
+        (None, Some(_)) => {
+            c.push(
+                format!("{key}.upstream_tls"),
+                "only for https:// upstreams",
+                span(&r.name),
+            );
+            ok = false;
+            None
+        }
+        (None, None) => None,
+    };
     let verifier = match &r.verify {
         None => None,
         Some(v) => match crate::verify::Verifier::from_file(v, base_dir) {
@@ -396,6 +430,7 @@ fn validate_route(
             count,
             connect_timeout: r.connect_timeout.map_or(Duration::from_secs(5), |d| d.0),
             read_timeout: r.read_timeout.map_or(Duration::from_secs(30), |d| d.0),
+            tls: upstream_tls,
         },
         max_body_bytes,
         verifier,
@@ -406,34 +441,38 @@ fn validate_route(
     })
 }
 
-/// `host:port` or `http://host:port[/]` → resolved socket addresses.
-fn parse_upstream(raw: &str) -> Result<Vec<SocketAddr>, String> {
-    let hostport = if let Some(rest) = raw.strip_prefix("http://") {
-        rest.strip_suffix('/').unwrap_or(rest)
-    } else if raw.starts_with("https://") {
-        return Err(format!(
-            "invalid address {raw:?}: https:// upstreams are not supported yet; use http:// or host:port"
-        ));
+/// A parsed upstream: its addresses, and its host when it is `https://`.
+struct ParsedUpstream {
+    addrs: Vec<SocketAddr>,
+    https_host: Option<String>,
+}
+
+/// `host:port`, `http://host:port[/]` or `https://host:port[/]` → resolved socket addresses.
+fn parse_upstream(raw: &str) -> Result<ParsedUpstream, String> {
+    let (hostport, https) = if let Some(rest) = raw.strip_prefix("http://") {
+        (rest.strip_suffix('/').unwrap_or(rest), false)
+    } else if let Some(rest) = raw.strip_prefix("https://") {
+        (rest.strip_suffix('/').unwrap_or(rest), true)
     } else if raw.contains("://") {
         return Err(format!(
-            "invalid address {raw:?}: only http:// URLs or host:port are accepted"
+            "invalid address {raw:?}: only http://, https:// or host:port are accepted"
         ));
     } else {
-        raw
+        (raw, false)
     };
     if hostport.contains('/') {
         return Err(format!(
             "invalid address {raw:?}: an upstream is host:port; paths are forwarded unchanged"
         ));
     }
-    let has_port = hostport.rsplit_once(':').is_some_and(|(h, p)| {
-        !h.is_empty() && !p.is_empty() && p.chars().all(|c| c.is_ascii_digit())
-    });
-    if !has_port {
+    let split = hostport
+        .rsplit_once(':')
+        .filter(|(h, p)| !h.is_empty() && !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
+    let Some((host, _)) = split else {
         return Err(format!(
             "invalid address {raw:?}: expected host:port, e.g. \"127.0.0.1:3000\""
         ));
-    }
+    };
     let addrs: Vec<SocketAddr> = hostport
         .to_socket_addrs()
         .map_err(|e| format!("invalid address {raw:?}: cannot resolve: {e}"))?
@@ -441,7 +480,14 @@ fn parse_upstream(raw: &str) -> Result<Vec<SocketAddr>, String> {
     if addrs.is_empty() {
         return Err(format!("invalid address {raw:?}: resolves to no address"));
     }
-    Ok(addrs)
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    Ok(ParsedUpstream {
+        addrs,
+        https_host: https.then_some(host),
+    })
 }
 
 #[cfg(test)]

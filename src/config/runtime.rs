@@ -113,6 +113,8 @@ pub struct Upstream {
     pub connect_timeout: Duration,
     /// Response read timeout.
     pub read_timeout: Duration,
+    /// TLS to the upstreams (`https://`).
+    pub tls: Option<crate::tls::UpstreamTls>,
 }
 
 impl Route {

@@ -163,7 +163,17 @@ pub async fn forward(
         let Some(backend) = up.lb.select(b"", 256) else {
             break;
         };
-        let mut peer = HttpPeer::new(backend.addr.clone(), false, String::new());
+        let mut peer = match &up.tls {
+            Some(t) => {
+                let mut p = HttpPeer::new(backend.addr.clone(), true, t.sni.clone());
+                p.options.ca = t.ca.clone();
+                p.client_cert_key = t.client.clone();
+                p.options.verify_cert = true;
+                p.options.verify_hostname = true;
+                p
+            }
+            None => HttpPeer::new(backend.addr.clone(), false, String::new()),
+        };
         peer.options.connection_timeout = Some(up.connect_timeout);
         peer.options.read_timeout = Some(up.read_timeout);
         peer.options.write_timeout = Some(up.read_timeout);

@@ -433,3 +433,66 @@ fn x_forwarded_for_counts_only_from_trusted_proxies() {
         Some("198.51.100.7")
     );
 }
+
+#[test]
+fn https_upstream_with_ca_bundle_sni_and_client_certificate() {
+    let pki = Pki::new();
+    let up = Upstream::start();
+    // The "internal service": a second hookgate that requires mTLS from sender-a.
+    let (_inner, inner_addr) = tls_gateway(
+        &pki,
+        "required",
+        &route(
+            "svc",
+            "/",
+            up.addr,
+            "client_cert = { san_uri = [\"spiffe://hookgate.test/sender-a\"] }",
+        ),
+    );
+    let a = pki.client("sender-a", 10, false);
+    pki.write("edge.pem", &a.cert_pem);
+    pki.write("edge.key", &a.key_pem);
+    let https = format!("https://localhost:{}", inner_addr.port());
+    let edge = format!(
+        "[[route]]\nname = \"mtls-up\"\npath_prefix = \"/up\"\nupstreams = [\"{https}\"]\nallow_unauthenticated = true\nupstream_tls = {{ ca = \"{}\", client_cert = \"{}\", client_key = \"{}\" }}\n\n\
+         [[route]]\nname = \"no-client-cert\"\npath_prefix = \"/nocert\"\nupstreams = [\"{https}\"]\nallow_unauthenticated = true\nupstream_tls = {{ ca = \"{}\" }}\n\n\
+         [[route]]\nname = \"wrong-name\"\npath_prefix = \"/wrongname\"\nupstreams = [\"{https}\"]\nallow_unauthenticated = true\nupstream_tls = {{ ca = \"{}\", sni = \"billing.internal\", client_cert = \"{}\", client_key = \"{}\" }}\n\n",
+        pki.path("ca.pem"), pki.path("edge.pem"), pki.path("edge.key"),
+        pki.path("ca.pem"),
+        pki.path("ca.pem"), pki.path("edge.pem"), pki.path("edge.key"),
+    );
+    let gw = Gateway::start(&edge);
+    let r = client()
+        .post(gw.url("/up/x"))
+        .body("over mTLS")
+        .send()
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        200,
+        "{}",
+        gw.logs().lines().last().unwrap_or("")
+    );
+    assert_eq!(up.received()[0].body, b"over mTLS");
+    // Without the client certificate the inner service refuses the handshake: 502.
+    assert_eq!(
+        client()
+            .post(gw.url("/nocert"))
+            .body("x")
+            .send()
+            .unwrap()
+            .status(),
+        502
+    );
+    // Hostname verification: the certificate is for localhost, not billing.internal.
+    assert_eq!(
+        client()
+            .post(gw.url("/wrongname"))
+            .body("x")
+            .send()
+            .unwrap()
+            .status(),
+        502
+    );
+    assert_eq!(up.received().len(), 1);
+}

@@ -36,13 +36,18 @@ check: build
 	./target/release/hookgate check -c $(CONFIG)
 
 # The demo: a sample receiver on 127.0.0.1:3000 and hookgate on 127.0.0.1:8080 (admin :9901).
-run: build
+certs: build
+	@[ -f certs/ca.pem ] || ./target/release/hookgate certs dev --out certs >/dev/null
+
+run: build certs
 	@./target/release/hookgate check -c $(CONFIG)
 	@./target/release/hookgate echo --listen 127.0.0.1:3000 & echo_pid=$$!; \
 	trap 'kill $$echo_pid 2>/dev/null' EXIT INT TERM; \
 	echo; echo "hookgate demo: try in another shell"; \
 	echo "  ./target/release/hookgate sign -c $(CONFIG) --route demo --body conf/demo-event.json --format curl | sh   # signed: forwarded"; \
 	echo "  curl -i -X POST --data-binary @conf/demo-event.json http://127.0.0.1:8080/hooks/demo   # unsigned: 401"; \
+	echo "  curl -i --cacert certs/ca.pem --cert certs/sender-a.pem --key certs/sender-a.key -d '{}' https://localhost:8443/hooks/partner   # mTLS: forwarded"; \
+	echo "  curl -i --cacert certs/ca.pem --cert certs/sender-b.pem --key certs/sender-b.key -d '{}' https://localhost:8443/hooks/partner   # 403"; \
 	echo "  curl -s http://127.0.0.1:9901/metrics | grep hookgate_requests_total"; echo; \
 	./target/release/hookgate run -c $(CONFIG)
 

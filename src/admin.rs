@@ -85,6 +85,16 @@ impl ServeHttp for Admin {
             "/reload" => reply(405, "text/plain", b"use POST /reload\n".to_vec()),
             "/metrics" => reply(200, "text/plain; version=0.0.4", self.metrics.render()),
             "/healthz" => reply(200, "text/plain", b"ok\n".to_vec()),
+            "/config" => {
+                let cfg = self.config.load();
+                let body = serde_json::json!({
+                    "file": cfg.source.display().to_string(),
+                    "generation": self.metrics.config_generation.get(),
+                    "config": redacted(&cfg.source_text),
+                    "effective": crate::check::summary(&cfg).lines().collect::<Vec<_>>(),
+                });
+                reply(200, "application/json", format!("{body:#}\n").into_bytes())
+            }
             "/readyz" => {
                 let (ok, msg) = self.readiness();
                 reply(if ok { 200 } else { 503 }, "text/plain", msg.into_bytes())
@@ -92,8 +102,43 @@ impl ServeHttp for Admin {
             _ => reply(
                 404,
                 "text/plain",
-                b"not found: try /metrics /healthz /readyz, POST /reload\n".to_vec(),
+                b"not found: try /metrics /healthz /readyz /config, POST /reload\n".to_vec(),
             ),
         }
+    }
+}
+
+/// The config file as JSON with every secret value replaced. `env:`/`file:`
+/// references name where a secret lives, not the secret, so they stay; inline
+/// literals and credentials in URLs do not.
+pub fn redacted(text: &str) -> serde_json::Value {
+    fn scrub(v: &mut toml::Value, in_secrets: bool) {
+        match v {
+            toml::Value::String(s)
+                if in_secrets && !(s.starts_with("env:") || s.starts_with("file:")) =>
+            {
+                *s = "<redacted>".to_string();
+            }
+            toml::Value::String(s) if s.contains("://") && s.contains('@') => {
+                *s = crate::check::redact_url(s);
+            }
+            toml::Value::Array(a) => a.iter_mut().for_each(|x| scrub(x, in_secrets)),
+            toml::Value::Table(t) => {
+                for (k, x) in t.iter_mut() {
+                    let secret_field = k == "secrets"
+                        || (in_secrets
+                            && !matches!(k.as_str(), "id" | "valid_from" | "valid_until"));
+                    scrub(x, secret_field);
+                }
+            }
+            _ => {}
+        }
+    }
+    match toml::from_str::<toml::Value>(text) {
+        Ok(mut v) => {
+            scrub(&mut v, false);
+            serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
+        }
+        Err(_) => serde_json::Value::Null,
     }
 }

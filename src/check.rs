@@ -31,7 +31,16 @@ pub fn summary(cfg: &Config) -> String {
         }
     );
     for l in &cfg.listeners {
-        let _ = writeln!(out, "listener {}: http://{}", l.name, l.addr);
+        let (proto, note) = match l.tls.as_ref().map(|t| t.client_auth) {
+            None => ("http", ""),
+            Some(crate::tls::ClientAuth::Off) => ("https", ""),
+            Some(crate::tls::ClientAuth::Optional) => ("https", " (client certificates optional)"),
+            Some(crate::tls::ClientAuth::Required) => ("https", " (client certificates required)"),
+        };
+        let _ = writeln!(out, "listener {}: {proto}://{}{note}", l.name, l.addr);
+        if !l.trusted_proxies.0.is_empty() {
+            let _ = writeln!(out, "  X-Forwarded-For trusted from configured proxies");
+        }
     }
     for w in warnings(cfg) {
         let _ = writeln!(out, "warning: {w}");
@@ -64,6 +73,13 @@ pub fn summary(cfg: &Config) -> String {
                     |t| format!("tolerance {}", humantime::format_duration(t))
                 )
             ),
+            None if r
+                .client_cert
+                .as_ref()
+                .is_some_and(|p| p.requires_certificate()) =>
+            {
+                "client certificate".to_string()
+            }
             None => "NO AUTHENTICATION".to_string(),
         };
         let replay = match &r.replay {
@@ -92,8 +108,36 @@ pub fn warnings(cfg: &Config) -> Vec<String> {
     if cfg.replay.fail_open {
         w.push("replay.fail_open = true: while the replay store is unreachable, replayed deliveries are forwarded".to_string());
     }
+    for l in &cfg.listeners {
+        if l.ip.allow.is_everything() {
+            w.push(format!(
+                "listener {:?} allow_ips admits every address (0.0.0.0/0 or ::/0)",
+                l.name
+            ));
+        }
+    }
     for r in &cfg.routes {
+        let cert_auth = r
+            .client_cert
+            .as_ref()
+            .is_some_and(|p| p.requires_certificate());
+        if r.ip.allow.is_everything() {
+            w.push(format!(
+                "route {:?} allow_ips admits every address (0.0.0.0/0 or ::/0)",
+                r.name
+            ));
+        }
+        if cert_auth
+            && !cfg.listeners.iter().any(|l| {
+                l.tls
+                    .as_ref()
+                    .is_some_and(|t| t.client_auth != crate::tls::ClientAuth::Off)
+            })
+        {
+            w.push(format!("route {:?} requires a client certificate but no listener asks for one (client_auth)", r.name));
+        }
         match &r.verifier {
+            None if cert_auth => {}
             None => w.push(format!("route {:?} forwards requests without any authentication (allow_unauthenticated = true)", r.name)),
             Some(v) => {
                 if v.secrets_inline() {

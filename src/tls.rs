@@ -233,6 +233,11 @@ impl TlsListener {
     /// Load the files for listener `name`.
     pub fn new(name: &str, paths: TlsPaths, metrics: Arc<Metrics>) -> Result<Self, TlsError> {
         let m = load(&paths)?;
+        for reason in FAILURE_REASONS {
+            metrics
+                .tls_handshake_failures
+                .with_label_values(&[name, reason]);
+        }
         let verifier = m.verifier.map(|v| {
             Arc::new(ReloadingVerifier {
                 inner: ArcSwap::from_pointee(v),
@@ -324,6 +329,18 @@ impl std::fmt::Debug for ReloadingVerifier {
             .finish()
     }
 }
+
+/// Every value [`failure_reason`] returns, to create the series up front.
+const FAILURE_REASONS: [&str; 8] = [
+    "expired",
+    "not_yet_valid",
+    "revoked",
+    "unknown_issuer",
+    "bad_signature",
+    "invalid_purpose",
+    "invalid_certificate",
+    "other",
+];
 
 /// A bounded label for a certificate error.
 fn failure_reason(e: &rustls::Error) -> &'static str {

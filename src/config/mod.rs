@@ -194,6 +194,7 @@ fn validate(path: &Path, src: &str, f: FileConfig) -> Result<Config, ConfigError
         .zip(replay)
         .map(|(admin_listen, replay)| Config {
             source: path.to_path_buf(),
+            source_text: src.to_string(),
             admin_listen,
             server,
             limits,

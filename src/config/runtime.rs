@@ -12,6 +12,8 @@ use std::time::Duration;
 pub struct Config {
     /// The file this was loaded from (for reload and messages).
     pub source: PathBuf,
+    /// The text it was loaded from, for `/config` (served redacted).
+    pub source_text: String,
     /// Admin listener address.
     pub admin_listen: SocketAddr,
     /// Process settings.

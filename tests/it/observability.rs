@@ -101,3 +101,48 @@ fn sigterm_lets_in_flight_requests_finish() {
     );
     gw.wait_exit(Duration::from_secs(20));
 }
+
+#[test]
+fn config_endpoint_shows_effective_config_without_secrets() {
+    let up = Upstream::start();
+    let routes = "[replay]\nstore = \"redis\"\nredis_url = \"redis://:hunter2-redis@127.0.0.1:1/0\"\nfail_open = true\n\n".to_string()
+        + &route(
+            "gh",
+            "/gh",
+            up.addr,
+            "[route.verify]\nscheme = \"github\"\nsecrets = [\"inline-super-secret\", \"env:HOOKGATE_CFG_TEST\", { value = \"another-inline-secret\", id = \"2025-q1\" }]",
+        );
+    let gw = Gateway::launch("", &routes, &[("HOOKGATE_CFG_TEST", "env-super-secret")]);
+    let (status, body) = get(&format!("http://{}/config", gw.admin)).unwrap();
+    assert_eq!(status, 200);
+    for secret in [
+        "inline-super-secret",
+        "env-super-secret",
+        "another-inline-secret",
+        "hunter2-redis",
+    ] {
+        assert!(!body.contains(secret), "/config leaks {secret}:\n{body}");
+    }
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let secrets = &v["config"]["route"][0]["verify"]["secrets"];
+    assert_eq!(secrets[0], "<redacted>");
+    assert_eq!(
+        secrets[1], "env:HOOKGATE_CFG_TEST",
+        "references say where a secret lives, not what it is"
+    );
+    assert_eq!(secrets[2]["id"], "2025-q1");
+    assert_eq!(v["generation"], 1);
+    let effective = v["effective"].to_string();
+    assert!(
+        effective.contains("replay store: redis redis://<redacted>@127.0.0.1:1/0"),
+        "{effective}"
+    );
+    assert!(
+        effective.contains("warning: replay.fail_open = true"),
+        "{effective}"
+    );
+    assert!(
+        !gw.logs().contains("inline-super-secret"),
+        "secrets never logged"
+    );
+}

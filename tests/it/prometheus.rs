@@ -61,7 +61,27 @@ fn rules_and_dashboard_use_only_exported_metrics() {
     let up = Upstream::start();
     // A verified route, so signature and replay series exist too.
     let table = "[route.verify]\nscheme = \"github\"\nsecrets = [\"s\"]";
-    let gw = Gateway::start(&route("p", "/p", up.addr, table));
+    // And a TLS listener, so the certificate series exist.
+    let certs = tempfile::tempdir().unwrap();
+    hookgate::certs::generate_dev(certs.path()).unwrap();
+    let p = |f: &str| certs.path().join(f).display().to_string();
+    let tls = format!(
+        "[[listener]]\nname = \"tls\"\nlisten = \"127.0.0.1:{}\"\ntls = {{ cert = \"{}\", key = \"{}\", client_ca = \"{}\", client_auth = \"optional\" }}\n\n",
+        free_port(),
+        p("server.pem"),
+        p("server.key"),
+        p("ca.pem")
+    );
+    let gw = Gateway::start(&(tls + &route("p", "/p", up.addr, table)));
+    // The expiry gauge is published by the once-a-second upkeep task.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !gw
+        .metrics()
+        .contains("hookgate_tls_certificate_expiry_days{")
+    {
+        assert!(std::time::Instant::now() < deadline, "no expiry gauge");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     let f: hookgate::verify::FileVerify =
         toml::from_str("scheme = \"github\"\nsecrets = [\"s\"]").unwrap();
     let v = hookgate::verify::Verifier::from_file(&f, Path::new(".")).unwrap();

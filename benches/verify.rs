@@ -12,7 +12,8 @@ use std::path::Path;
 use std::time::SystemTime;
 
 fn verifier(scheme: &str, secret: &str) -> Verifier {
-    let f: FileVerify = toml::from_str(&format!("scheme = {scheme:?}\nsecrets = [{secret:?}]")).unwrap();
+    let f: FileVerify =
+        toml::from_str(&format!("scheme = {scheme:?}\nsecrets = [{secret:?}]")).unwrap();
     Verifier::from_file(&f, Path::new(".")).unwrap()
 }
 
@@ -21,7 +22,10 @@ fn bench(c: &mut Criterion) {
     let whsk = {
         use base64::Engine;
         let raw = [sk.to_bytes().as_slice(), sk.verifying_key().as_bytes()].concat();
-        format!("whsk_{}", base64::engine::general_purpose::STANDARD.encode(raw))
+        format!(
+            "whsk_{}",
+            base64::engine::general_purpose::STANDARD.encode(raw)
+        )
     };
     let cases = [
         ("github", "bench-secret".to_string()),
@@ -35,12 +39,23 @@ fn bench(c: &mut Criterion) {
             let body = vec![b'x'; size];
             let now = SystemTime::now();
             let empty = http::HeaderMap::new();
-            let parts = RequestParts { method: "POST", path_and_query: "/hook", headers: &empty };
+            let parts = RequestParts {
+                method: "POST",
+                path_and_query: "/hook",
+                headers: &empty,
+            };
             let mut headers = http::HeaderMap::new();
             for (k, val) in v.sign(&parts, &body, now).unwrap() {
-                headers.insert(http::HeaderName::from_bytes(k.as_bytes()).unwrap(), val.parse().unwrap());
+                headers.insert(
+                    http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                    val.parse().unwrap(),
+                );
             }
-            let req = RequestParts { method: "POST", path_and_query: "/hook", headers: &headers };
+            let req = RequestParts {
+                method: "POST",
+                path_and_query: "/hook",
+                headers: &headers,
+            };
             g.throughput(Throughput::Bytes(size as u64));
             g.bench_with_input(BenchmarkId::new(*scheme, size), &body, |b, body| {
                 b.iter(|| {

@@ -238,8 +238,18 @@ fn zero_downtime_binary_upgrade() {
         .stderr(std::fs::File::create(old.dir.path().join("new.err")).unwrap())
         .spawn()
         .unwrap();
-    // The new process must be waiting on the upgrade socket before the old one sends.
-    std::thread::sleep(Duration::from_millis(1000));
+    // The new process must be listening on the upgrade socket before the old one sends.
+    let sock = old.dir.path().join("upgrade.sock");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !sock.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the new process never opened {}",
+            sock.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
     old.signal("QUIT");
     old.wait_exit(Duration::from_secs(20));
     std::thread::sleep(Duration::from_millis(300));

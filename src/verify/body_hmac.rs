@@ -30,7 +30,7 @@ pub fn scheme(
     }
 }
 
-use Algorithm::{HmacSha1 as SHA1, HmacSha256 as SHA256};
+use Algorithm::{HmacSha1 as SHA1, HmacSha256 as SHA256, HmacSha512 as SHA512};
 use Encoding::{Base64 as B64, Hex};
 
 /// Meta (Facebook, Instagram, Messenger, WhatsApp): `X-Hub-Signature-256: sha256=<hex>`.
@@ -160,4 +160,108 @@ pub fn docusign() -> Scheme {
         },
         ..scheme("docusign", "x-docusign-signature-1", "", SHA256, B64, None)
     }
+}
+
+/// Dropbox: hex HMAC-SHA256 in `X-Dropbox-Signature`.
+pub fn dropbox() -> Scheme {
+    scheme("dropbox", "x-dropbox-signature", "", SHA256, Hex, None)
+}
+/// Asana: hex HMAC-SHA256 in `X-Hook-Signature` (secret from the X-Hook-Secret handshake).
+pub fn asana() -> Scheme {
+    scheme("asana", "x-hook-signature", "", SHA256, Hex, None)
+}
+/// WooCommerce: base64 HMAC-SHA256 in `X-WC-Webhook-Signature`.
+pub fn woocommerce() -> Scheme {
+    scheme(
+        "woocommerce",
+        "x-wc-webhook-signature",
+        "",
+        SHA256,
+        B64,
+        Some("x-wc-webhook-delivery-id"),
+    )
+}
+/// Nylas: hex HMAC-SHA256 in `X-Nylas-Signature`.
+pub fn nylas() -> Scheme {
+    scheme("nylas", "x-nylas-signature", "", SHA256, Hex, None)
+}
+/// Lemon Squeezy: hex HMAC-SHA256 in `X-Signature`.
+pub fn lemonsqueezy() -> Scheme {
+    scheme("lemonsqueezy", "x-signature", "", SHA256, Hex, None)
+}
+/// Cal.com: hex HMAC-SHA256 in `X-Cal-Signature-256`.
+pub fn calcom() -> Scheme {
+    scheme("calcom", "x-cal-signature-256", "", SHA256, Hex, None)
+}
+/// Terraform Cloud / HCP Terraform: hex HMAC-SHA512 in `X-TFE-Notification-Signature`.
+pub fn terraform() -> Scheme {
+    scheme(
+        "terraform",
+        "x-tfe-notification-signature",
+        "",
+        SHA512,
+        Hex,
+        None,
+    )
+}
+/// GoCardless: hex HMAC-SHA256 in `Webhook-Signature`.
+pub fn gocardless() -> Scheme {
+    scheme("gocardless", "webhook-signature", "", SHA256, Hex, None)
+}
+/// Heroku webhooks: base64 HMAC-SHA256 in `Heroku-Webhook-Hmac-SHA256`.
+pub fn heroku() -> Scheme {
+    scheme(
+        "heroku",
+        "heroku-webhook-hmac-sha256",
+        "",
+        SHA256,
+        B64,
+        Some("heroku-webhook-id"),
+    )
+}
+/// Xero: base64 HMAC-SHA256 in `x-xero-signature`.
+pub fn xero() -> Scheme {
+    scheme("xero", "x-xero-signature", "", SHA256, B64, None)
+}
+/// Intuit QuickBooks: base64 HMAC-SHA256 (verifier token) in `intuit-signature`.
+pub fn intuit() -> Scheme {
+    scheme("intuit", "intuit-signature", "", SHA256, B64, None)
+}
+/// LINE Messaging API: base64 HMAC-SHA256 (channel secret) in `x-line-signature`.
+pub fn line() -> Scheme {
+    scheme("line", "x-line-signature", "", SHA256, B64, None)
+}
+/// Paystack: hex HMAC-SHA512 in `x-paystack-signature`.
+pub fn paystack() -> Scheme {
+    scheme("paystack", "x-paystack-signature", "", SHA512, Hex, None)
+}
+/// Checkout.com: hex HMAC-SHA256 in `Cko-Signature`.
+pub fn checkout() -> Scheme {
+    scheme("checkout", "cko-signature", "", SHA256, Hex, None)
+}
+/// Gogs: hex HMAC-SHA256 in `X-Gogs-Signature`.
+pub fn gogs() -> Scheme {
+    scheme(
+        "gogs",
+        "x-gogs-signature",
+        "",
+        SHA256,
+        Hex,
+        Some("x-gogs-delivery"),
+    )
+}
+/// Onfido: hex HMAC-SHA256 in `X-SHA2-Signature`.
+pub fn onfido() -> Scheme {
+    scheme("onfido", "x-sha2-signature", "", SHA256, Hex, None)
+}
+/// Hookdeck: base64 HMAC-SHA256 in `x-hookdeck-signature`.
+pub fn hookdeck() -> Scheme {
+    scheme(
+        "hookdeck",
+        "x-hookdeck-signature",
+        "",
+        SHA256,
+        B64,
+        Some("x-hookdeck-eventid"),
+    )
 }

@@ -51,6 +51,49 @@ const PRESETS: &[(&str, MakeScheme)] = &[
     ("coinbase", body_hmac::coinbase),
     ("razorpay", body_hmac::razorpay),
     ("gitea", body_hmac::gitea),
+    ("gogs", body_hmac::gogs),
+    ("dropbox", body_hmac::dropbox),
+    ("asana", body_hmac::asana),
+    ("woocommerce", body_hmac::woocommerce),
+    ("nylas", body_hmac::nylas),
+    ("lemonsqueezy", body_hmac::lemonsqueezy),
+    ("calcom", body_hmac::calcom),
+    ("terraform", body_hmac::terraform),
+    ("gocardless", body_hmac::gocardless),
+    ("heroku", body_hmac::heroku),
+    ("xero", body_hmac::xero),
+    ("intuit", body_hmac::intuit),
+    ("line", body_hmac::line),
+    ("paystack", body_hmac::paystack),
+    ("checkout", body_hmac::checkout),
+    ("onfido", body_hmac::onfido),
+    ("hookdeck", body_hmac::hookdeck),
+    ("persona", stripe::persona),
+    ("workos", stripe::workos),
+    ("buildkite", stripe::buildkite),
+    ("mandrill", twilio::mandrill),
+    ("openai", || sw::named("openai")),
+    ("replicate", || sw::named("replicate")),
+    ("polar", || sw::named("polar")),
+    ("okta", || {
+        gitlab::token("okta", http::header::AUTHORIZATION, None)
+    }),
+    ("telegram", || {
+        gitlab::token(
+            "telegram",
+            http::HeaderName::from_static("x-telegram-bot-api-secret-token"),
+            None,
+        )
+    }),
+    ("flutterwave", || {
+        gitlab::token(
+            "flutterwave",
+            http::HeaderName::from_static("verif-hash"),
+            None,
+        )
+    }),
+    ("pipedrive", || basic_auth::scheme("pipedrive")),
+    ("sparkpost", || basic_auth::scheme("sparkpost")),
 ];
 
 /// Names accepted as `scheme = "..."`.

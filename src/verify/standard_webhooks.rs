@@ -54,8 +54,13 @@ fn sw(name: &'static str, prefix: &'static str, asymmetric: bool) -> Scheme {
 
 /// `webhook-*` headers, `v1` HMAC.
 pub fn scheme() -> Scheme {
-    sw("standard-webhooks", "webhook", false)
+    named("standard-webhooks")
 }
+/// `webhook-*` headers, `v1` HMAC, under a provider's name (OpenAI, Replicate, Polar send Standard Webhooks).
+pub fn named(name: &'static str) -> Scheme {
+    sw(name, "webhook", false)
+}
+
 /// `webhook-*` headers, `v1a` Ed25519.
 pub fn v1a() -> Scheme {
     sw("standard-webhooks-v1a", "webhook", true)

@@ -6,6 +6,10 @@ use super::{Algorithm, Encoding, KeyFormat, Part, Scheme, SigLocation, TsFormat,
 use http::HeaderName;
 
 fn t_v1(name: &'static str, header: &'static str) -> Scheme {
+    t_v1_in(name, header, TsFormat::UnixSeconds)
+}
+
+fn t_v1_in(name: &'static str, header: &'static str, ts_format: TsFormat) -> Scheme {
     Scheme {
         name,
         algorithm: Algorithm::HmacSha256,
@@ -16,7 +20,7 @@ fn t_v1(name: &'static str, header: &'static str) -> Scheme {
             sig_key: "v1",
         },
         timestamp: TsLocation::Pair("t"),
-        ts_format: TsFormat::UnixSeconds,
+        ts_format,
         content: vec![Part::Timestamp, Part::Lit(".".into()), Part::Body],
         key_format: KeyFormat::Raw,
         replay_header: None,
@@ -34,4 +38,24 @@ pub fn mux() -> Scheme {
 /// Calendly: `Calendly-Webhook-Signature`.
 pub fn calendly() -> Scheme {
     t_v1("calendly", "calendly-webhook-signature")
+}
+/// Persona: `Persona-Signature`.
+pub fn persona() -> Scheme {
+    t_v1("persona", "persona-signature")
+}
+/// WorkOS: `WorkOS-Signature`, timestamp in milliseconds.
+pub fn workos() -> Scheme {
+    t_v1_in("workos", "workos-signature", TsFormat::UnixMillis)
+}
+/// Buildkite: `X-Buildkite-Signature: timestamp=<unix>,signature=<hex>` over `{timestamp}.{body}`.
+pub fn buildkite() -> Scheme {
+    Scheme {
+        signature: SigLocation::Pairs {
+            name: HeaderName::from_static("x-buildkite-signature"),
+            sep: ',',
+            sig_key: "signature",
+        },
+        timestamp: TsLocation::Pair("timestamp"),
+        ..t_v1("buildkite", "x-buildkite-signature")
+    }
 }

@@ -30,6 +30,20 @@ pub fn scheme() -> Scheme {
     }
 }
 
+/// Mailchimp Transactional (Mandrill): `X-Mandrill-Signature`, the same
+/// URL-plus-sorted-parameters construction as Twilio.
+pub fn mandrill() -> Scheme {
+    Scheme {
+        name: "mandrill",
+        signature: SigLocation::Header {
+            name: HeaderName::from_static("x-mandrill-signature"),
+            prefix: "",
+        },
+        replay_header: None,
+        ..scheme()
+    }
+}
+
 /// The parameter part of the signed content for `url` and `body`.
 pub fn signed_params(url: &str, headers: &HeaderMap, body: &[u8]) -> Result<Vec<u8>, Rejection> {
     let query = url.split_once('?').map_or("", |(_, q)| q);

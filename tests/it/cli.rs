@@ -181,15 +181,19 @@ fn shipped_configs_pass_check() {
         .filter_map(|r| r.split('"').next())
     {
         let value = match name {
-            "WEBHOOK_SECRET" | "SVIX_SECRET" | "CLERK_WEBHOOK_SECRET" | "RESEND_WEBHOOK_SECRET" => {
-                whsec.to_string()
-            }
+            "WEBHOOK_SECRET"
+            | "SVIX_SECRET"
+            | "CLERK_WEBHOOK_SECRET"
+            | "RESEND_WEBHOOK_SECRET"
+            | "OPENAI_WEBHOOK_SECRET"
+            | "REPLICATE_WEBHOOK_SECRET"
+            | "POLAR_WEBHOOK_SECRET" => whsec.to_string(),
             "WEBHOOK_PUBLIC_KEY" | "SVIX_PUBLIC_KEY" => whpk.to_string(),
             "DISCORD_PUBLIC_KEY" => {
                 "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a".to_string()
             }
             "SENDGRID_VERIFICATION_KEY" => spki.to_string(),
-            "HOOK_BASIC" => {
+            "HOOK_BASIC" | "PIPEDRIVE_BASIC" | "SPARKPOST_BASIC" => {
                 "hook:sha256:5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8"
                     .to_string()
             }

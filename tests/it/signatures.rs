@@ -12,7 +12,9 @@ use std::time::{Duration, SystemTime};
 fn secret_for(scheme: &str) -> String {
     let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
     match scheme {
-        "standard-webhooks" | "svix" | "clerk" | "resend" => format!("whsec_{}", b64(&[5u8; 24])),
+        "standard-webhooks" | "svix" | "clerk" | "resend" | "openai" | "replicate" | "polar" => {
+            format!("whsec_{}", b64(&[5u8; 24]))
+        }
         "standard-webhooks-v1a" | "svix-v1a" | "discord" => {
             let sk = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
             format!(
@@ -20,14 +22,14 @@ fn secret_for(scheme: &str) -> String {
                 b64(&[sk.to_bytes().as_slice(), sk.verifying_key().as_bytes()].concat())
             )
         }
-        "basic-auth" | "postmark" => "hook:pa55".into(),
+        "basic-auth" | "postmark" | "pipedrive" | "sparkpost" => "hook:pa55".into(),
         _ => format!("{scheme}-secret"),
     }
 }
 
 fn verify_table(scheme: &str, secrets: &[String], extra: &str) -> String {
     let list: Vec<String> = secrets.iter().map(|s| format!("{s:?}")).collect();
-    let url = if matches!(scheme, "twilio" | "square" | "hubspot") {
+    let url = if matches!(scheme, "twilio" | "mandrill" | "square" | "hubspot") {
         "public_url = \"https://hooks.example.com\"\n"
     } else {
         ""
@@ -113,7 +115,7 @@ fn every_signable_preset_forwards_exact_bytes_and_refuses_tampering() {
     for s in &schemes {
         let v = signer(&verify_table(s, &[secret_for(s)], ""));
         let path = format!("/hooks/{s}?delivery=1");
-        let (ctype, body): (&str, Vec<u8>) = if *s == "twilio" {
+        let (ctype, body): (&str, Vec<u8>) = if matches!(*s, "twilio" | "mandrill") {
             (
                 "application/x-www-form-urlencoded",
                 b"CallSid=CA1&Digits=1234".to_vec(),
@@ -143,7 +145,17 @@ fn every_signable_preset_forwards_exact_bytes_and_refuses_tampering() {
             "{s}"
         );
 
-        if !matches!(*s, "gitlab" | "basic-auth" | "postmark") {
+        if !matches!(
+            *s,
+            "gitlab"
+                | "basic-auth"
+                | "postmark"
+                | "okta"
+                | "telegram"
+                | "flutterwave"
+                | "pipedrive"
+                | "sparkpost"
+        ) {
             let mut tampered = body.clone();
             tampered[2] ^= 0x01;
             assert_eq!(

@@ -82,6 +82,11 @@ impl Reloader {
                     notes
                         .push("listener addresses changed: take effect after a restart or upgrade");
                 }
+                if new.replay.store != old.replay.store {
+                    notes.push(
+                        "[replay] store settings changed: take effect after a restart or upgrade",
+                    );
+                }
                 for r in &new.routes {
                     self.metrics.init_route(&r.name);
                 }

@@ -140,6 +140,13 @@ pub fn warnings(cfg: &Config) -> Vec<String> {
             None if cert_auth => {}
             None => w.push(format!("route {:?} forwards requests without any authentication (allow_unauthenticated = true)", r.name)),
             Some(v) => {
+                if !v.covers_body() && !cfg.listeners.iter().all(|l| l.tls.is_some()) {
+                    w.push(format!(
+                        "route {:?}: {} authenticates the sender but does not sign the body; serve it over TLS only",
+                        r.name,
+                        v.scheme_name()
+                    ));
+                }
                 if v.secrets_inline() {
                     w.push(format!("route {:?} has a secret written inline in the file: prefer env:NAME or file:/path", r.name));
                 }

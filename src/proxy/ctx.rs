@@ -33,9 +33,21 @@ pub struct RequestCtx {
     pub upstream_status: Option<u16>,
     /// The upstream address used.
     pub upstream_addr: Option<String>,
+    /// The request was already counted in `hookgate_requests_total`.
+    pub counted: bool,
 }
 
 impl RequestCtx {
+    /// Record the outcome and count it, once, before the response is written:
+    /// whoever sees the response then also sees the metric.
+    pub fn settle(&mut self, metrics: &crate::metrics::Metrics, outcome: &'static str) {
+        self.outcome = Some(outcome);
+        if !self.counted {
+            self.counted = true;
+            metrics.count_request(self.route_name(), outcome);
+        }
+    }
+
     /// Name of the matched route, or the metric placeholder.
     pub fn route_name(&self) -> &str {
         self.route

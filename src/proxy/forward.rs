@@ -223,6 +223,8 @@ pub async fn forward(
             .upstream_responses
             .with_label_values(&[&route.name, status_class(status)])
             .inc();
+        // Counted before the client sees the answer, so the two agree.
+        ctx.settle(metrics, "forwarded");
         relay_response(session, ctx, &mut client, &mut resp).await;
         if client.response_done() {
             connector

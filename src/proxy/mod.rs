@@ -170,7 +170,7 @@ impl Gateway {
             {
                 replay_guard::Decision::Forward(r) => r,
                 replay_guard::Decision::AckDuplicate => {
-                    ctx.outcome = Some("duplicate");
+                    ctx.settle(&self.metrics, "duplicate");
                     let body =
                         serde_json::json!({ "status": "duplicate", "request_id": ctx.request_id })
                             .to_string();
@@ -213,7 +213,6 @@ impl Gateway {
             .await;
         }
         forwarded.map_err(|r| (r, false))?;
-        ctx.outcome = Some("forwarded");
         Ok(())
     }
 }
@@ -328,7 +327,7 @@ impl ProxyHttp for Gateway {
         self.metrics.in_flight.inc();
         let result = self.handle(session, ctx).await;
         if let Err((rejection, close)) = result {
-            ctx.outcome = Some(rejection.reason.label());
+            ctx.settle(&self.metrics, rejection.reason.label());
             ctx.detail = rejection.detail;
             respond::send_rejection(session, ctx, rejection.reason, close).await;
         }
@@ -352,12 +351,18 @@ impl ProxyHttp for Gateway {
     /// One JSON access-log line and the request metrics.
     async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
         let route = ctx.route_name().to_string();
-        let outcome = ctx.outcome.unwrap_or(if e.is_some() {
-            "bad_request"
-        } else {
-            "aborted"
-        });
-        self.metrics.count_request(&route, outcome);
+        if ctx.outcome.is_none() {
+            // Failed before hookgate's own phase (e.g. a malformed request line).
+            ctx.settle(
+                &self.metrics,
+                if e.is_some() {
+                    "bad_request"
+                } else {
+                    "aborted"
+                },
+            );
+        }
+        let outcome = ctx.outcome.unwrap_or("aborted");
         let total = ctx.start.map(|s| s.elapsed()).unwrap_or_default();
         let overhead = total
             .saturating_sub(ctx.body_wait)

@@ -3,7 +3,7 @@
 use super::keys::{self, ct_eq, ct_eq_hashed, Key, KeyEntry, PasswordCheck};
 use super::parse::{self, Found};
 use super::{
-    presets, Encoding, FileVerify, Part, Scheme, SigLocation, TsFormat, TsLocation,
+    presets, Algorithm, Encoding, FileVerify, Part, Scheme, SigLocation, TsFormat, TsLocation,
     DEFAULT_TOLERANCE,
 };
 use crate::reject::{Reason, Rejection};
@@ -181,6 +181,16 @@ impl Verifier {
                 .iter()
                 .any(|p| matches!(p, Part::Header(n) if n.as_str() == *h))
         })
+    }
+
+    /// Does the signature cover the body? Shared tokens and Basic credentials
+    /// authenticate the sender but leave the body unprotected against
+    /// tampering in transit (TLS is then what protects it).
+    pub fn covers_body(&self) -> bool {
+        !matches!(
+            self.primary.scheme.algorithm,
+            Algorithm::SharedToken | Algorithm::BasicAuth
+        )
     }
 
     /// Is any secret written inline in the config file?

@@ -44,6 +44,13 @@ fn health_ready_and_metrics_move() {
         404
     );
 
+    // The overhead histogram is observed after the response (it includes
+    // relaying it), so wait for it; everything else is counted before.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while gw.metric("hookgate_overhead_seconds_count{route=\"m\"}") < 3.0 {
+        assert!(Instant::now() < deadline, "overhead never observed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let m = gw.metrics();
     assert_eq!(metric_value(&m, fwd), 3.0);
     assert_eq!(metric_value(&m, none), 1.0);

@@ -252,6 +252,8 @@ impl Metrics {
         }
         self.bytes_in.with_label_values(&[route]);
         self.upstream_connect_errors.with_label_values(&[route]);
+        self.overhead.with_label_values(&[route]);
+        self.upstream_latency.with_label_values(&[route]);
         for class in ["2xx", "3xx", "4xx", "5xx"] {
             self.upstream_responses.with_label_values(&[route, class]);
         }

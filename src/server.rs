@@ -120,6 +120,9 @@ pub fn build(cfg: Config, upgrade: bool) -> anyhow::Result<Built> {
     })
 }
 
+/// How long no request may be in flight before a draining process exits.
+const DRAIN_QUIET: Duration = Duration::from_millis(300);
+
 /// Once pingora enters its shutdown grace period (listeners closed), exit as
 /// soon as no request is in flight instead of sleeping the whole period.
 fn drain_then_exit(
@@ -130,8 +133,17 @@ fn drain_then_exit(
     std::thread::spawn(move || loop {
         match phase.blocking_recv() {
             Ok(ExecutionPhase::ShutdownGracePeriod) => {
-                while metrics.in_flight.get() > 0 {
+                // A request whose header was read just before the listeners
+                // closed enters the gauge a moment later: wait for a quiet spell,
+                // not a single zero reading.
+                let mut quiet = Duration::ZERO;
+                while quiet < DRAIN_QUIET {
                     std::thread::sleep(Duration::from_millis(20));
+                    quiet = if metrics.in_flight.get() > 0 {
+                        Duration::ZERO
+                    } else {
+                        quiet + Duration::from_millis(20)
+                    };
                 }
                 if let Err(e) = store.flush() {
                     tracing::error!(error = %e, "could not persist the replay store");

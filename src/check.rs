@@ -147,6 +147,14 @@ pub fn warnings(cfg: &Config) -> Vec<String> {
                         v.scheme_name()
                     ));
                 }
+                if let Some(crate::replay::RouteReplay { key: crate::replay::KeySource::Header(h), .. }) = &r.replay {
+                    if v.signed_replay_header() != Some(h.as_str()) {
+                        w.push(format!(
+                            "route {:?}: replay key header {h} is not covered by the signature; a replayer can change it (the default, the signature digest, cannot be)",
+                            r.name
+                        ));
+                    }
+                }
                 if v.secrets_inline() {
                     w.push(format!("route {:?} has a secret written inline in the file: prefer env:NAME or file:/path", r.name));
                 }

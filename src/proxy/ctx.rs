@@ -1,6 +1,6 @@
 //! Per-request state shared across pingora's phases.
 
-use crate::config::{Config, Route};
+use crate::config::Route;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,8 +11,6 @@ pub struct RequestCtx {
     pub start: Option<Instant>,
     /// The id sent upstream and logged.
     pub request_id: String,
-    /// The config snapshot this request runs on (a reload does not affect it).
-    pub config: Option<Arc<Config>>,
     /// The matched route.
     pub route: Option<Arc<Route>>,
     /// Client address as hookgate sees it.

@@ -60,7 +60,6 @@ impl Gateway {
         ctx: &mut RequestCtx,
     ) -> Result<(), (Rejection, bool)> {
         let cfg = self.config.load_full();
-        ctx.config = Some(cfg.clone());
         ctx.request_id = request_id(session, cfg.server.trust_request_id);
         check_header_limits(session, &cfg).map_err(|r| (r, true))?;
 

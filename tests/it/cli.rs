@@ -61,7 +61,7 @@ fn check_warns_about_inline_secrets_and_wide_tolerance() {
         "slack",
         "/slack",
         "127.0.0.1:3000".parse().unwrap(),
-        "[route.verify]\nscheme = \"slack\"\nsecrets = [\"plain-text-secret\"]\ntolerance = \"2h\"",
+        "[route.verify]\nscheme = \"slack\"\nsecrets = [\"plain-text-secret\"]\ntolerance = \"2h\"\n[route.replay]\nkey = \"header:X-Slack-Retry-Num\"\nttl = \"5h\"",
     );
     let p = write(dir.path(), &text);
     let out = Command::new(bin())
@@ -81,6 +81,10 @@ fn check_warns_about_inline_secrets_and_wide_tolerance() {
     );
     assert!(
         text.contains("checks: verify slack (1 secret, tolerance 2h)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("replay key header x-slack-retry-num is not covered by the signature"),
         "{text}"
     );
     assert!(

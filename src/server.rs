@@ -2,6 +2,7 @@
 
 use crate::admin::Admin;
 use crate::config::Config;
+use crate::drain::{drain_then_exit, Graceful};
 use crate::metrics::Metrics;
 use crate::proxy::Gateway;
 use crate::reload::{Reloader, SighupReload};
@@ -11,8 +12,8 @@ use crate::replay::redis::RedisStore;
 use crate::replay::{ReplaySettings, ReplayStore};
 use crate::tls::TlsListener;
 use arc_swap::ArcSwap;
+use pingora::proxy::HttpProxy;
 use pingora::server::configuration::{Opt, ServerConf};
-use pingora::server::ExecutionPhase;
 use pingora::server::Server;
 use pingora::server::ShutdownWatch;
 use pingora::services::background::background_service;
@@ -84,8 +85,9 @@ pub fn build(cfg: Config, upgrade: bool) -> anyhow::Result<Built> {
     let store = replay_store(&config.load().replay)?;
     tracing::info!(store = store.kind(), "replay store ready");
     let gateway = Gateway::new(config.clone(), metrics.clone(), store.clone());
-    let mut proxy =
-        pingora::proxy::http_proxy_service_with_name(&server.configuration, gateway, "hookgate");
+    let mut app = HttpProxy::new(gateway, server.configuration.clone());
+    app.handle_init_modules();
+    let mut proxy = Graceful::service("hookgate", app);
     for l in &listeners {
         match tls.get(&l.name) {
             Some(t) => proxy.add_tls_with_settings(&l.addr.to_string(), None, t.settings()?),
@@ -118,43 +120,6 @@ pub fn build(cfg: Config, upgrade: bool) -> anyhow::Result<Built> {
         config,
         metrics,
     })
-}
-
-/// How long no request may be in flight before a draining process exits.
-const DRAIN_QUIET: Duration = Duration::from_millis(300);
-
-/// Once pingora enters its shutdown grace period (listeners closed), exit as
-/// soon as no request is in flight instead of sleeping the whole period.
-fn drain_then_exit(
-    mut phase: tokio::sync::broadcast::Receiver<ExecutionPhase>,
-    metrics: Arc<Metrics>,
-    store: Arc<dyn ReplayStore>,
-) {
-    std::thread::spawn(move || loop {
-        match phase.blocking_recv() {
-            Ok(ExecutionPhase::ShutdownGracePeriod) => {
-                // A request whose header was read just before the listeners
-                // closed enters the gauge a moment later: wait for a quiet spell,
-                // not a single zero reading.
-                let mut quiet = Duration::ZERO;
-                while quiet < DRAIN_QUIET {
-                    std::thread::sleep(Duration::from_millis(20));
-                    quiet = if metrics.in_flight.get() > 0 {
-                        Duration::ZERO
-                    } else {
-                        quiet + Duration::from_millis(20)
-                    };
-                }
-                if let Err(e) = store.flush() {
-                    tracing::error!(error = %e, "could not persist the replay store");
-                }
-                tracing::info!("in-flight requests drained, exiting");
-                std::process::exit(0);
-            }
-            Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-        }
-    });
 }
 
 /// Build the configured replay store (shared by every config generation:

@@ -406,6 +406,12 @@ pub fn get(url: &str) -> Option<(u16, String)> {
 /// Writes `head` then `body` (ignoring write errors after the server answered) and reads the response.
 pub fn raw_request(addr: SocketAddr, head: &str, body: &[u8]) -> String {
     let mut s = TcpStream::connect(addr).unwrap();
+    exchange(&mut s, head, body)
+}
+
+/// One raw HTTP/1.1 request and response on an open connection (kept open
+/// unless the server closes it).
+pub fn exchange(s: &mut TcpStream, head: &str, body: &[u8]) -> String {
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     s.write_all(head.as_bytes()).unwrap();
     let _ = s.write_all(body);

@@ -109,6 +109,45 @@ fn sigterm_lets_in_flight_requests_finish() {
     gw.wait_exit(Duration::from_secs(20));
 }
 
+/// pingora drops connections still waiting for a request the moment its
+/// listeners close; a request that was on its way (here: the second one on a
+/// keep-alive connection, sent right after shutdown began) must still be
+/// answered, with `Connection: close`, and reach the upstream.
+#[test]
+fn request_arriving_just_after_the_listeners_close_is_answered() {
+    let up = Upstream::start();
+    let mut gw = Gateway::start(&route("k", "/k", up.addr, ""));
+    let mut conn = std::net::TcpStream::connect(gw.addr).unwrap();
+    let head = |body: &str| {
+        format!(
+            "POST /k HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+    };
+    // The first exchange proves the gateway accepted this connection.
+    let first = exchange(&mut conn, &head("one"), b"one");
+    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+    gw.signal("TERM");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !gw.logs().contains("listeners closed, draining") {
+        assert!(
+            Instant::now() < deadline,
+            "shutdown never began: {}",
+            gw.logs()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let second = exchange(&mut conn, &head("two"), b"two");
+    assert!(second.starts_with("HTTP/1.1 200"), "answered: {second:?}");
+    assert!(
+        second.to_ascii_lowercase().contains("connection: close"),
+        "the client is told not to reuse: {second}"
+    );
+    let bodies: Vec<Vec<u8>> = up.received().into_iter().map(|r| r.body).collect();
+    assert_eq!(bodies, vec![b"one".to_vec(), b"two".to_vec()]);
+    assert_eq!(gw.wait_exit(Duration::from_secs(20)), Some(0));
+}
+
 #[test]
 fn config_endpoint_shows_effective_config_without_secrets() {
     let up = Upstream::start();

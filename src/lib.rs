@@ -12,6 +12,7 @@ pub mod certs;
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod connection;
 pub mod drain;
 pub mod echo;
 pub mod identity;

@@ -37,6 +37,9 @@ pub struct Metrics {
     pub build_info: IntGaugeVec,
     /// Requests currently being processed.
     pub in_flight: IntGauge,
+    /// Client connections hookgate closed while waiting for a request header:
+    /// `header_timeout` (bytes arrived, the header never completed) or `idle`.
+    pub downstream_closed: IntCounterVec,
     /// Connection attempts to upstreams that failed, by route.
     pub upstream_connect_errors: IntCounterVec,
     /// Verified signatures by route and key id: shows when an old secret
@@ -124,6 +127,13 @@ impl Metrics {
             &["version"],
         )?;
         let in_flight = IntGauge::new("hookgate_requests_in_flight", "Requests being processed.")?;
+        let downstream_closed = IntCounterVec::new(
+            Opts::new(
+                "hookgate_downstream_closed_total",
+                "Client connections closed while waiting for a request header, by reason.",
+            ),
+            &["reason"],
+        )?;
         let upstream_connect_errors = IntCounterVec::new(
             Opts::new(
                 "hookgate_upstream_connect_errors_total",
@@ -202,6 +212,10 @@ impl Metrics {
         registry.register(Box::new(build_info.clone()))?;
         registry.register(Box::new(in_flight.clone()))?;
         registry.register(Box::new(upstream_connect_errors.clone()))?;
+        registry.register(Box::new(downstream_closed.clone()))?;
+        for reason in ["header_timeout", "idle"] {
+            downstream_closed.with_label_values(&[reason]);
+        }
         build_info
             .with_label_values(&[env!("CARGO_PKG_VERSION")])
             .set(1);
@@ -220,6 +234,7 @@ impl Metrics {
             config_last_success,
             build_info,
             in_flight,
+            downstream_closed,
             upstream_connect_errors,
             signatures_verified,
             replay,

@@ -2,7 +2,8 @@
 
 use crate::admin::Admin;
 use crate::config::Config;
-use crate::drain::{drain_then_exit, Graceful};
+use crate::connection::Connections;
+use crate::drain::drain_then_exit;
 use crate::metrics::Metrics;
 use crate::proxy::Gateway;
 use crate::reload::{Reloader, SighupReload};
@@ -87,7 +88,7 @@ pub fn build(cfg: Config, upgrade: bool) -> anyhow::Result<Built> {
     let gateway = Gateway::new(config.clone(), metrics.clone(), store.clone());
     let mut app = HttpProxy::new(gateway, server.configuration.clone());
     app.handle_init_modules();
-    let mut proxy = Graceful::service("hookgate", app);
+    let mut proxy = Connections::service("hookgate", app, config.clone(), metrics.clone());
     for l in &listeners {
         match tls.get(&l.name) {
             Some(t) => proxy.add_tls_with_settings(&l.addr.to_string(), None, t.settings()?),

@@ -66,6 +66,9 @@ pub struct FileLimits {
     pub max_header_bytes: Option<Spanned<ByteSize>>,
     /// Most request headers accepted (default 100).
     pub max_headers: Option<Spanned<usize>>,
+    /// Deadline for a complete request header, counted from accept or from the
+    /// previous response on a keep-alive connection (default 10s).
+    pub header_timeout: Option<Spanned<Dur>>,
     /// Deadline for receiving the whole request body (default 30s).
     pub request_timeout: Option<Spanned<Dur>>,
     /// Longest pause between two reads from the client (default 10s).

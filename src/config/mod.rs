@@ -74,10 +74,16 @@ fn validate(path: &Path, src: &str, f: FileConfig) -> Result<Config, ConfigError
     let limits = Limits {
         max_header_bytes: spanned_or(&f.limits.max_header_bytes, 64 << 10, |b| b.0 as usize),
         max_headers: spanned_or(&f.limits.max_headers, 100, |n| *n),
+        header_timeout: spanned_or(&f.limits.header_timeout, Duration::from_secs(10), |d| d.0),
         request_timeout: spanned_or(&f.limits.request_timeout, Duration::from_secs(30), |d| d.0),
         read_timeout: spanned_or(&f.limits.read_timeout, Duration::from_secs(10), |d| d.0),
     };
     for (key, zero, s) in [
+        (
+            "limits.header_timeout",
+            limits.header_timeout.is_zero(),
+            f.limits.header_timeout.as_ref().map(|s| s.span()),
+        ),
         (
             "limits.request_timeout",
             limits.request_timeout.is_zero(),

@@ -50,6 +50,8 @@ pub struct Limits {
     pub max_header_bytes: usize,
     /// Number of header fields.
     pub max_headers: usize,
+    /// Deadline for a complete request header (also the keep-alive idle limit).
+    pub header_timeout: Duration,
     /// Deadline for the whole body.
     pub request_timeout: Duration,
     /// Longest pause between two reads from the client.

@@ -313,6 +313,7 @@ impl ProxyHttp for Gateway {
     type CTX = RequestCtx;
 
     fn new_ctx(&self) -> RequestCtx {
+        crate::connection::header_received();
         RequestCtx {
             start: Some(Instant::now()),
             ..Default::default()

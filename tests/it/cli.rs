@@ -15,6 +15,7 @@ fn good(dir: &std::path::Path) -> String {
         "127.0.0.1:1".parse().unwrap(),
         "127.0.0.1:2".parse().unwrap(),
         "",
+        "",
     ) + &route(
         "github",
         "/hooks/github",
@@ -56,6 +57,7 @@ fn check_warns_about_inline_secrets_and_wide_tolerance() {
         dir.path(),
         "127.0.0.1:1".parse().unwrap(),
         "127.0.0.1:2".parse().unwrap(),
+        "",
         "",
     ) + &route(
         "slack",

@@ -192,6 +192,7 @@ pub fn base_config(
     listen: SocketAddr,
     admin: SocketAddr,
     server_extra: &str,
+    limits_extra: &str,
 ) -> String {
     format!(
         r#"[admin]
@@ -206,6 +207,7 @@ shutdown_timeout = "10s"
 [limits]
 request_timeout = "5s"
 read_timeout = "2s"
+{limits_extra}
 
 [[listener]]
 name = "public"
@@ -224,16 +226,22 @@ impl Gateway {
 
     /// Start with extra `[server]` lines, routes and environment variables.
     pub fn launch(server_extra: &str, routes: &str, env: &[(&str, &str)]) -> Gateway {
-        Self::launch_with(server_extra, routes, env, &[])
+        Self::launch_with(server_extra, "", routes, env, &[])
+    }
+
+    /// Start with extra `[limits]` lines.
+    pub fn with_limits(limits_extra: &str, routes: &str) -> Gateway {
+        Self::launch_with("", limits_extra, routes, &[], &[])
     }
 
     /// Start with `routes` after writing `files` (name, content) next to the config.
     pub fn start_with_files(routes: &str, files: &[(&str, &str)]) -> Gateway {
-        Self::launch_with("", routes, &[], files)
+        Self::launch_with("", "", routes, &[], files)
     }
 
     fn launch_with(
         server_extra: &str,
+        limits_extra: &str,
         routes: &str,
         env: &[(&str, &str)],
         files: &[(&str, &str)],
@@ -247,7 +255,7 @@ impl Gateway {
         let config = dir.path().join("hookgate.toml");
         std::fs::write(
             &config,
-            base_config(dir.path(), addr, admin, server_extra) + routes,
+            base_config(dir.path(), addr, admin, server_extra, limits_extra) + routes,
         )
         .unwrap();
         let log = dir.path().join("hookgate.log");

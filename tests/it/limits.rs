@@ -1,6 +1,9 @@
 //! Body limits and client deadlines.
 
 use crate::harness::*;
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
 
 const LIMIT: usize = 64 * 1024 + 100; // above pingora's 64 KiB retry buffer on purpose
 
@@ -95,4 +98,84 @@ fn header_count_limit_is_enforced() {
     let resp = raw_request(gw.addr, &head, b"");
     assert!(resp.starts_with("HTTP/1.1 400"), "got: {resp}");
     assert!(up.received().is_empty());
+}
+
+/// Read until the server closes the connection (bounded); while waiting,
+/// `trickle` sends one more header byte every 100 ms.
+fn wait_closed(s: &mut TcpStream, trickle: bool, within: Duration) -> bool {
+    s.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let deadline = Instant::now() + within;
+    let mut buf = [0u8; 1024];
+    while Instant::now() < deadline {
+        if trickle && s.write_all(b"a").is_err() {
+            return true;
+        }
+        match s.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(_) => return true,
+        }
+    }
+    false
+}
+
+/// pingora only bounds each read of a header, so a client sending a byte now
+/// and then could hold a connection forever. `header_timeout` bounds the
+/// whole header; silent and idle keep-alive connections go too, counted apart.
+#[test]
+fn trickled_silent_and_idle_connections_are_closed_at_header_timeout() {
+    let up = Upstream::start();
+    let gw = Gateway::with_limits(
+        "header_timeout = \"2s\"",
+        &route("x", "/hooks/x", up.addr, ""),
+    );
+    let series = |reason: &str| format!("hookgate_downstream_closed_total{{reason=\"{reason}\"}}");
+    assert_eq!(gw.metric(&series("header_timeout")), 0.0);
+
+    let addr = gw.addr;
+    let trickler = std::thread::spawn(move || {
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.write_all(b"POST /hooks/x HTTP/1.1\r\nhost: t\r\nx-slow: ")
+            .unwrap();
+        wait_closed(&mut s, true, Duration::from_secs(15))
+    });
+    let mut silent = TcpStream::connect(gw.addr).unwrap();
+    let mut kept = TcpStream::connect(gw.addr).unwrap();
+    let first = exchange(
+        &mut kept,
+        "POST /hooks/x HTTP/1.1\r\nhost: t\r\ncontent-length: 2\r\n\r\n",
+        b"ok",
+    );
+    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+    assert!(
+        wait_closed(&mut silent, false, Duration::from_secs(15)),
+        "a connection that sends nothing is closed"
+    );
+    assert!(
+        wait_closed(&mut kept, false, Duration::from_secs(15)),
+        "an idle keep-alive connection is closed"
+    );
+    assert!(
+        trickler.join().unwrap(),
+        "a trickled header is cut off, though every byte came well within the read timeout"
+    );
+
+    assert_eq!(gw.metric(&series("header_timeout")), 1.0);
+    assert_eq!(gw.metric(&series("idle")), 2.0);
+    assert!(
+        gw.logs()
+            .contains("closed: request header not complete within header_timeout"),
+        "{}",
+        gw.logs()
+    );
+    // Only the one request that completed reached the upstream.
+    assert_eq!(up.received().len(), 1);
+    let r = client()
+        .post(gw.url("/hooks/x"))
+        .body("fine")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
 }

@@ -486,6 +486,15 @@ impl std::fmt::Debug for UpstreamTls {
 impl FileUpstreamTls {
     /// Load the files (relative to `base_dir`); `host` is the upstream's host for SNI.
     pub fn load(&self, host: &str, base_dir: &Path) -> Result<UpstreamTls, TlsError> {
+        // pingora turns certificate verification off entirely for an empty SNI
+        // (as nginx does); never let a config do that by accident.
+        if self.sni.as_deref().is_some_and(|s| s.trim().is_empty()) {
+            return Err(err(
+                base_dir,
+                "sni is empty, which would switch off certificate verification: \
+                 set the name on the upstream's certificate, or omit sni to use the upstream host",
+            ));
+        }
         let ca = match &self.ca {
             Some(f) => {
                 let path = base_dir.join(f);

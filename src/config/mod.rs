@@ -582,6 +582,35 @@ allow_unauthenticated = true
     }
 
     #[test]
+    fn empty_upstream_sni_is_refused() {
+        let src = BASE
+            .replace(
+                "[\"127.0.0.1:3000\", \"http://127.0.0.1:3001\"]",
+                "[\"https://10.0.0.5:8443\"]",
+            )
+            .replace(
+                "allow_unauthenticated = true\n",
+                "allow_unauthenticated = true\nupstream_tls = { sni = \"\" }\n",
+            );
+        let e = errs(&src);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].contains("route \"github\".upstream_tls")
+                && e[0].contains("would switch off certificate verification"),
+            "{}",
+            e[0]
+        );
+        // Without sni the upstream's host (an IP here) is sent and checked.
+        let ok = parse(
+            Path::new("x.toml"),
+            &src.replace("upstream_tls = { sni = \"\" }\n", ""),
+        )
+        .unwrap();
+        let tls = ok.routes[0].upstream.tls.as_ref().unwrap();
+        assert_eq!(tls.sni, "10.0.0.5");
+    }
+
+    #[test]
     fn bad_size_is_reported() {
         let e = errs(&BASE.replace("5MiB", "5 parsecs"));
         assert_eq!(e.len(), 1);

@@ -112,7 +112,9 @@ const MAX_HOPS: usize = 32;
 impl TrustedProxies {
     /// The client address: the peer itself unless it is a trusted proxy; then
     /// the right-most `X-Forwarded-For` entry that is not a trusted proxy.
-    /// Garbage entries stop the walk at the last trustworthy hop.
+    /// Entries may carry a port (`192.0.2.1:4711`, `[2001:db8::1]:4711`, as
+    /// some load balancers write them); empty entries are skipped. Garbage
+    /// stops the walk at the last trustworthy hop.
     pub fn client_ip<'a>(
         &self,
         peer: IpAddr,
@@ -123,9 +125,16 @@ impl TrustedProxies {
             return peer;
         }
         let mut client = peer;
-        let hops: Vec<&str> = xff.flat_map(|h| h.split(',')).collect();
+        let hops: Vec<&str> = xff
+            .flat_map(|h| h.split(','))
+            .map(str::trim)
+            .filter(|h| !h.is_empty())
+            .collect();
         for hop in hops.iter().rev().take(MAX_HOPS) {
-            match hop.trim().parse::<IpAddr>() {
+            let parsed = hop
+                .parse::<IpAddr>()
+                .or_else(|_| hop.parse::<std::net::SocketAddr>().map(|s| s.ip()));
+            match parsed {
                 Ok(ip) => {
                     client = canonical(ip);
                     if !self.0.contains(client) {
@@ -221,6 +230,18 @@ mod tests {
         assert_eq!(
             t.client_ip(ip("10.0.0.2"), ["6.6.6.6", "198.51.100.5"].into_iter()),
             ip("198.51.100.5")
+        );
+        // Ports are dropped, empty entries skipped.
+        assert_eq!(
+            t.client_ip(
+                ip("10.0.0.2"),
+                ["198.51.100.6:4711, , 10.0.0.9:80,"].into_iter()
+            ),
+            ip("198.51.100.6")
+        );
+        assert_eq!(
+            t.client_ip(ip("10.0.0.2"), ["[2001:db8::7]:4711"].into_iter()),
+            ip("2001:db8::7")
         );
         // Garbage stops the walk at the last trusted hop.
         assert_eq!(

@@ -38,7 +38,12 @@ pub fn summary(cfg: &Config) -> String {
             Some(crate::tls::ClientAuth::Required) => ("https", " (client certificates required)"),
         };
         let _ = writeln!(out, "listener {}: {proto}://{}{note}", l.name, l.addr);
-        if !l.trusted_proxies.0.is_empty() {
+        if l.proxy_protocol {
+            let _ = writeln!(
+                out,
+                "  PROXY protocol header required, from configured proxies"
+            );
+        } else if !l.trusted_proxies.0.is_empty() {
             let _ = writeln!(out, "  X-Forwarded-For trusted from configured proxies");
         }
     }

@@ -26,7 +26,6 @@ use pingora::apps::{HttpServerApp, HttpServerOptions, ReusedHttpStream};
 use pingora::protocols::http::v2::server::H2Options;
 use pingora::protocols::http::ServerSession;
 use pingora::server::ShutdownWatch;
-use pingora::services::listening::Service;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,21 +53,13 @@ pub struct Connections<A> {
 }
 
 impl<A: HttpServerApp + Send + Sync + 'static> Connections<A> {
-    /// A listening service named `name` running `app` under these rules.
-    pub fn service(
-        name: &str,
-        app: A,
-        config: Arc<ArcSwap<Config>>,
-        metrics: Arc<Metrics>,
-    ) -> Service<Self> {
-        Service::new(
-            name.to_string(),
-            Connections {
-                inner: Arc::new(app),
-                config,
-                metrics,
-            },
-        )
+    /// `app` under these rules, with deadlines from the live config.
+    pub fn new(app: A, config: Arc<ArcSwap<Config>>, metrics: Arc<Metrics>) -> Self {
+        Connections {
+            inner: Arc::new(app),
+            config,
+            metrics,
+        }
     }
 }
 

@@ -18,6 +18,7 @@ pub mod echo;
 pub mod identity;
 pub mod metrics;
 pub mod proxy;
+pub mod proxy_protocol;
 pub mod reject;
 pub mod reload;
 pub mod replay;

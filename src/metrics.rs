@@ -37,8 +37,9 @@ pub struct Metrics {
     pub build_info: IntGaugeVec,
     /// Requests currently being processed.
     pub in_flight: IntGauge,
-    /// Client connections hookgate closed while waiting for a request header:
-    /// `header_timeout` (bytes arrived, the header never completed) or `idle`.
+    /// Client connections hookgate closed without an answer: `header_timeout`
+    /// (bytes arrived, the header never completed), `idle`, and refused PROXY
+    /// protocol headers (`proxy_protocol_invalid`, `proxy_protocol_untrusted`).
     pub downstream_closed: IntCounterVec,
     /// Connection attempts to upstreams that failed, by route.
     pub upstream_connect_errors: IntCounterVec,
@@ -130,7 +131,7 @@ impl Metrics {
         let downstream_closed = IntCounterVec::new(
             Opts::new(
                 "hookgate_downstream_closed_total",
-                "Client connections closed while waiting for a request header, by reason.",
+                "Client connections closed without an answer, by reason.",
             ),
             &["reason"],
         )?;
@@ -213,7 +214,12 @@ impl Metrics {
         registry.register(Box::new(in_flight.clone()))?;
         registry.register(Box::new(upstream_connect_errors.clone()))?;
         registry.register(Box::new(downstream_closed.clone()))?;
-        for reason in ["header_timeout", "idle"] {
+        for reason in [
+            "header_timeout",
+            "idle",
+            "proxy_protocol_invalid",
+            "proxy_protocol_untrusted",
+        ] {
             downstream_closed.with_label_values(&[reason]);
         }
         build_info

@@ -6,6 +6,7 @@ use crate::connection::Connections;
 use crate::drain::drain_then_exit;
 use crate::metrics::Metrics;
 use crate::proxy::Gateway;
+use crate::proxy_protocol::{PlainProxyProtocol, ProxyProtocol};
 use crate::reload::{Reloader, SighupReload};
 use crate::replay::config::StoreKind;
 use crate::replay::memory::MemoryStore;
@@ -13,6 +14,7 @@ use crate::replay::redis::RedisStore;
 use crate::replay::{ReplaySettings, ReplayStore};
 use crate::tls::TlsListener;
 use arc_swap::ArcSwap;
+use pingora::listeners::Listeners;
 use pingora::proxy::HttpProxy;
 use pingora::server::configuration::{Opt, ServerConf};
 use pingora::server::Server;
@@ -88,13 +90,23 @@ pub fn build(cfg: Config, upgrade: bool) -> anyhow::Result<Built> {
     let gateway = Gateway::new(config.clone(), metrics.clone(), store.clone());
     let mut app = HttpProxy::new(gateway, server.configuration.clone());
     app.handle_init_modules();
-    let mut proxy = Connections::service("hookgate", app, config.clone(), metrics.clone());
+    let mut endpoints = Listeners::new();
     for l in &listeners {
         match tls.get(&l.name) {
-            Some(t) => proxy.add_tls_with_settings(&l.addr.to_string(), None, t.settings()?),
-            None => proxy.add_tcp(&l.addr.to_string()),
+            Some(t) => endpoints.add_tls_with_settings(&l.addr.to_string(), None, t.settings()?),
+            None => endpoints.add_tcp(&l.addr.to_string()),
         }
     }
+    let proxy_protocol = Arc::new(ProxyProtocol::new(config.clone(), metrics.clone()));
+    endpoints.set_pre_tls_callback(proxy_protocol.clone());
+    let proxy = Service::with_listeners(
+        "hookgate".to_string(),
+        endpoints,
+        PlainProxyProtocol::new(
+            proxy_protocol,
+            Connections::new(app, config.clone(), metrics.clone()),
+        ),
+    );
     let mut admin = Service::new(
         "hookgate-admin".to_string(),
         Admin {

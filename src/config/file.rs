@@ -94,6 +94,10 @@ pub struct FileListener {
     /// Client networks refused on this listener.
     #[serde(default)]
     pub deny_ips: Vec<String>,
+    /// Every connection starts with a PROXY protocol (v1 or v2) header from
+    /// one of `trusted_proxies`.
+    #[serde(default)]
+    pub proxy_protocol: bool,
 }
 
 /// `[[route]]`

@@ -155,6 +155,13 @@ fn validate(path: &Path, src: &str, f: FileConfig) -> Result<Config, ConfigError
         let trusted = lists("trusted_proxies", &l.trusted_proxies, &mut c);
         let allow = lists("allow_ips", &l.allow_ips, &mut c);
         let deny = lists("deny_ips", &l.deny_ips, &mut c);
+        if l.proxy_protocol && l.trusted_proxies.is_empty() {
+            c.push(
+                format!("{key}.proxy_protocol"),
+                "needs trusted_proxies: the load balancers allowed to send the header (anyone else could claim any address)",
+                span(&l.name),
+            );
+        }
         if let (Some(addr), Some(trusted), Some(allow), Some(deny)) = (
             parse_socket(&mut c, &format!("{key}.listen"), &l.listen),
             trusted,
@@ -167,6 +174,7 @@ fn validate(path: &Path, src: &str, f: FileConfig) -> Result<Config, ConfigError
                 tls,
                 trusted_proxies: TrustedProxies(trusted),
                 ip: IpPolicy { allow, deny },
+                proxy_protocol: l.proxy_protocol,
             });
         }
     }
@@ -579,6 +587,27 @@ allow_unauthenticated = true
             .replace("127.0.0.1:8080", "nowhere");
         let e = errs(&src);
         assert_eq!(e.len(), 2, "{e:?}");
+    }
+
+    #[test]
+    fn proxy_protocol_needs_trusted_proxies() {
+        let src = BASE.replace(
+            "listen = \"127.0.0.1:8080\"\n",
+            "listen = \"127.0.0.1:8080\"\nproxy_protocol = true\n",
+        );
+        assert_eq!(
+            errs(&src),
+            vec!["conf/x.toml: listener \"public\".proxy_protocol: needs trusted_proxies: the load balancers allowed to send the header (anyone else could claim any address) (line 6)"]
+        );
+        let ok = parse(
+            Path::new("x.toml"),
+            &src.replace(
+                "proxy_protocol = true\n",
+                "proxy_protocol = true\ntrusted_proxies = [\"10.0.0.0/8\"]\n",
+            ),
+        )
+        .unwrap();
+        assert!(ok.listeners[0].proxy_protocol);
     }
 
     #[test]

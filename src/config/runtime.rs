@@ -71,6 +71,8 @@ pub struct Listener {
     pub trusted_proxies: crate::allowlist::TrustedProxies,
     /// Listener-wide IP policy.
     pub ip: crate::allowlist::IpPolicy,
+    /// Connections start with a PROXY protocol header (from a trusted proxy).
+    pub proxy_protocol: bool,
 }
 
 impl Listener {

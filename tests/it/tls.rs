@@ -91,6 +91,16 @@ struct Conn {
 
 impl Conn {
     fn open(addr: SocketAddr, ca_pem: &str, client: Option<&Issued>) -> std::io::Result<Conn> {
+        Self::open_after(addr, ca_pem, client, &[])
+    }
+
+    /// Open after sending `prefix` in clear (a PROXY protocol header).
+    fn open_after(
+        addr: SocketAddr,
+        ca_pem: &str,
+        client: Option<&Issued>,
+        prefix: &[u8],
+    ) -> std::io::Result<Conn> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut roots = rustls::RootCertStore::empty();
         for c in pem_chain(ca_pem) {
@@ -115,8 +125,9 @@ impl Conn {
             ServerName::try_from("localhost").unwrap().to_owned(),
         )
         .unwrap();
-        let tcp = TcpStream::connect(addr)?;
+        let mut tcp = TcpStream::connect(addr)?;
         tcp.set_read_timeout(Some(Duration::from_secs(10)))?;
+        tcp.write_all(prefix)?;
         let mut tls = rustls::StreamOwned::new(conn, tcp);
         while tls.conn.is_handshaking() {
             tls.conn.complete_io(&mut tls.sock)?;
@@ -495,4 +506,129 @@ fn https_upstream_with_ca_bundle_sni_and_client_certificate() {
         502
     );
     assert_eq!(up.received().len(), 1);
+}
+
+/// A PROXY protocol v2 header for a TCP client `src` talking to `dst`.
+fn proxy_v2(src: SocketAddr, dst: SocketAddr) -> Vec<u8> {
+    let mut h = b"\r\n\r\n\0\r\nQUIT\n".to_vec();
+    let mut addrs = Vec::new();
+    match (src, dst) {
+        (SocketAddr::V4(s), SocketAddr::V4(d)) => {
+            h.push(0x21);
+            h.push(0x11);
+            addrs.extend(s.ip().octets());
+            addrs.extend(d.ip().octets());
+        }
+        (SocketAddr::V6(s), SocketAddr::V6(d)) => {
+            h.push(0x21);
+            h.push(0x21);
+            addrs.extend(s.ip().octets());
+            addrs.extend(d.ip().octets());
+        }
+        _ => panic!("mixed families"),
+    }
+    addrs.extend(src.port().to_be_bytes());
+    addrs.extend(dst.port().to_be_bytes());
+    h.extend((addrs.len() as u16).to_be_bytes());
+    h.extend(addrs);
+    h
+}
+
+/// Behind a TCP load balancer (TLS passed through), the client address comes
+/// from the PROXY header: allowlists, the access log and X-Forwarded-For all
+/// see it; only trusted balancers may send one; no header, no connection.
+#[test]
+fn proxy_protocol_on_plain_and_tls_listeners() {
+    let pki = Pki::new();
+    let up = Upstream::start();
+    let pp = "proxy_protocol = true\ntrusted_proxies = [\"127.0.0.1\"]\n\n";
+    let plain = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let tls_port = free_port();
+    let tls = SocketAddr::from(([127, 0, 0, 1], tls_port));
+    let untrusted = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let config = route(
+        "pp",
+        "/pp",
+        up.addr,
+        "allow_ips = [\"192.0.2.0/24\", \"2001:db8::/32\"]",
+    ) + &format!("[[listener]]\nname = \"lb-plain\"\nlisten = \"{plain}\"\n{pp}")
+        + pki.listener("optional", tls_port).trim_end()
+        + "\n"
+        + pp
+        + &format!("[[listener]]\nname = \"lb-untrusted\"\nlisten = \"{untrusted}\"\nproxy_protocol = true\ntrusted_proxies = [\"10.0.0.0/8\"]\n");
+    let gw = Gateway::start(&config);
+    let post = "POST /pp HTTP/1.1\r\nhost: t\r\ncontent-length: 2\r\n\r\n";
+    let closed = |reason: &str| {
+        gw.metric(&format!(
+            "hookgate_downstream_closed_total{{reason=\"{reason}\"}}"
+        ))
+    };
+
+    // v1 on a plain listener: forwarded, as the client in the header.
+    let resp = raw_request(
+        plain,
+        &format!(
+            "PROXY TCP4 192.0.2.10 127.0.0.1 5555 {}\r\n{post}",
+            plain.port()
+        ),
+        b"v1",
+    );
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    let got = &up.received()[0];
+    assert_eq!(got.body, b"v1");
+    assert_eq!(got.header("x-forwarded-for").as_deref(), Some("192.0.2.10"));
+    let id = got.header("x-request-id").unwrap();
+    assert_eq!(gw.wait_access_log(&id)["peer"], "192.0.2.10");
+
+    // v2 from an address outside the route's allowlist: refused as that address.
+    let mut s = TcpStream::connect(plain).unwrap();
+    s.write_all(&proxy_v2("198.51.100.1:4000".parse().unwrap(), plain))
+        .unwrap();
+    let resp = exchange(&mut s, post, b"no");
+    assert!(
+        resp.starts_with("HTTP/1.1 403") && resp.contains("ip_not_allowed"),
+        "{resp}"
+    );
+
+    // v2 (IPv6 client) in front of TLS: the header precedes the handshake.
+    let src: SocketAddr = "[2001:db8::5]:4711".parse().unwrap();
+    let mut c = Conn::open_after(
+        tls,
+        &pki.ca.cert_pem(),
+        None,
+        &proxy_v2(src, "[2001:db8::1]:443".parse().unwrap()),
+    )
+    .unwrap();
+    assert_eq!(c.post("/pp", &[], "v2").unwrap().0, 200);
+    assert_eq!(
+        up.received()[1].header("x-forwarded-for").as_deref(),
+        Some("2001:db8::5")
+    );
+
+    // No header: closed before any HTTP, nothing forwarded.
+    assert_eq!(closed("proxy_protocol_invalid"), 0.0);
+    assert_eq!(raw_request(plain, post, b"xx"), "");
+    assert!(Conn::open(tls, &pki.ca.cert_pem(), None).is_err());
+    assert_eq!(closed("proxy_protocol_invalid"), 2.0);
+
+    // A header from a peer that is not a trusted balancer is a forgery.
+    let resp = raw_request(
+        untrusted,
+        &format!("PROXY TCP4 192.0.2.10 127.0.0.1 5555 80\r\n{post}"),
+        b"xx",
+    );
+    assert_eq!(resp, "");
+    assert_eq!(closed("proxy_protocol_untrusted"), 1.0);
+    assert!(gw
+        .logs()
+        .contains("PROXY protocol header from 127.0.0.1, which is not in trusted_proxies"));
+
+    // The ordinary listener is untouched by all this.
+    assert_eq!(up.received().len(), 2);
+    let r = client().post(gw.url("/pp")).body("x").send().unwrap();
+    assert_eq!(
+        r.status(),
+        403,
+        "127.0.0.1 is outside the route's allowlist"
+    );
 }

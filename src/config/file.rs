@@ -73,6 +73,9 @@ pub struct FileLimits {
     pub request_timeout: Option<Spanned<Dur>>,
     /// Longest pause between two reads from the client (default 10s).
     pub read_timeout: Option<Spanned<Dur>>,
+    /// Most request-body bytes held in memory across all requests at once
+    /// (default 256MiB): what an unauthenticated sender can make hookgate hold.
+    pub max_buffered_bytes: Option<Spanned<ByteSize>>,
 }
 
 /// `[[listener]]`
@@ -98,6 +101,9 @@ pub struct FileListener {
     /// one of `trusted_proxies`.
     #[serde(default)]
     pub proxy_protocol: bool,
+    /// Most open client connections on this listener (default 4096); past it
+    /// new connections are closed at once and counted.
+    pub max_connections: Option<Spanned<usize>>,
 }
 
 /// `[[route]]`
@@ -118,6 +124,9 @@ pub struct FileRoute {
     pub connect_timeout: Option<Dur>,
     /// Upstream read timeout: longest wait for the response or between its reads (default 30s).
     pub read_timeout: Option<Dur>,
+    /// How long an idle upstream connection stays pooled for reuse (default 1s):
+    /// below the keep-alive timeouts of common upstreams (gunicorn 2s, Node 5s).
+    pub upstream_idle_timeout: Option<Dur>,
     /// Body limit for this route (default from `[limits]`).
     pub max_body_bytes: Option<Spanned<ByteSize>>,
     /// Client networks accepted on this route (CIDR, address or `file:path`); empty = all.

@@ -29,6 +29,12 @@ use toml::Spanned;
 
 /// Default per-route body limit.
 pub const DEFAULT_MAX_BODY: u64 = 1 << 20;
+/// Default `[limits] max_buffered_bytes`.
+pub const DEFAULT_MAX_BUFFERED_BYTES: u64 = 256 << 20;
+/// Default `[[listener]] max_connections`.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+/// Default `[[route]] upstream_idle_timeout`.
+pub const DEFAULT_UPSTREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Read, parse and validate a config file.
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
@@ -77,6 +83,11 @@ fn validate(path: &Path, src: &str, f: FileConfig) -> Result<Config, ConfigError
         header_timeout: spanned_or(&f.limits.header_timeout, Duration::from_secs(10), |d| d.0),
         request_timeout: spanned_or(&f.limits.request_timeout, Duration::from_secs(30), |d| d.0),
         read_timeout: spanned_or(&f.limits.read_timeout, Duration::from_secs(10), |d| d.0),
+        max_buffered_bytes: spanned_or(
+            &f.limits.max_buffered_bytes,
+            DEFAULT_MAX_BUFFERED_BYTES,
+            |b| b.0,
+        ),
     };
     for (key, zero, s) in [
         (
@@ -175,6 +186,7 @@ fn validate(path: &Path, src: &str, f: FileConfig) -> Result<Config, ConfigError
                 trusted_proxies: TrustedProxies(trusted),
                 ip: IpPolicy { allow, deny },
                 proxy_protocol: l.proxy_protocol,
+                max_connections: spanned_or(&l.max_connections, DEFAULT_MAX_CONNECTIONS, |n| *n),
             });
         }
     }
@@ -445,6 +457,9 @@ fn validate_route(
             count,
             connect_timeout: r.connect_timeout.map_or(Duration::from_secs(5), |d| d.0),
             read_timeout: r.read_timeout.map_or(Duration::from_secs(30), |d| d.0),
+            idle_timeout: r
+                .upstream_idle_timeout
+                .map_or(DEFAULT_UPSTREAM_IDLE_TIMEOUT, |d| d.0),
             tls: upstream_tls,
         },
         max_body_bytes,

@@ -56,6 +56,8 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// Longest pause between two reads from the client.
     pub read_timeout: Duration,
+    /// Most body bytes buffered across all requests at once.
+    pub max_buffered_bytes: u64,
 }
 
 /// A public listener.
@@ -73,6 +75,8 @@ pub struct Listener {
     pub ip: crate::allowlist::IpPolicy,
     /// Connections start with a PROXY protocol header (from a trusted proxy).
     pub proxy_protocol: bool,
+    /// Most open client connections.
+    pub max_connections: usize,
 }
 
 impl Listener {
@@ -119,6 +123,8 @@ pub struct Upstream {
     pub connect_timeout: Duration,
     /// Response read timeout.
     pub read_timeout: Duration,
+    /// How long an idle pooled connection is kept.
+    pub idle_timeout: Duration,
     /// TLS to the upstreams (`https://`).
     pub tls: Option<crate::tls::UpstreamTls>,
 }

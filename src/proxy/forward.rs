@@ -19,7 +19,7 @@ use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::prelude::HttpPeer;
 use pingora::proxy::Session;
 use pingora::ErrorType;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Headers that describe one connection, not the message (RFC 9110 §7.6.1).
 const HOP_BY_HOP: [&str; 8] = [
@@ -36,9 +36,6 @@ const HOP_BY_HOP: [&str; 8] = [
 /// Header telling the upstream which scheme and key verified the request.
 /// Any incoming copy is removed so a sender cannot forge it.
 pub const VERIFIED_HEADER: &str = "x-hookgate-verified";
-
-/// How long an idle upstream connection stays pooled.
-const UPSTREAM_IDLE: Duration = Duration::from_secs(60);
 
 /// Where the request came from, for `X-Forwarded-*`.
 pub struct Origin<'a> {
@@ -177,7 +174,7 @@ pub async fn forward(
         peer.options.connection_timeout = Some(up.connect_timeout);
         peer.options.read_timeout = Some(up.read_timeout);
         peer.options.write_timeout = Some(up.read_timeout);
-        peer.options.idle_timeout = Some(UPSTREAM_IDLE);
+        peer.options.idle_timeout = Some(up.idle_timeout);
         ctx.upstream_addr = Some(backend.addr.to_string());
 
         let (mut client, _reused) = match connector.get_http_session(&peer).await {
@@ -228,7 +225,7 @@ pub async fn forward(
         relay_response(session, ctx, &mut client, &mut resp).await;
         if client.response_done() {
             connector
-                .release_http_session(client, &peer, Some(UPSTREAM_IDLE))
+                .release_http_session(client, &peer, Some(up.idle_timeout))
                 .await;
         }
         return Ok(Forwarded { status });

@@ -159,13 +159,20 @@ fn version_flag() {
     );
 }
 
-/// The shipped examples stay valid: the demo config and one route per preset.
+/// The shipped examples stay valid: the demo config (with the certificates
+/// `make run` generates next to it, which check opens) and one route per preset.
 #[test]
 fn shipped_configs_pass_check() {
     let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let demo = tempfile::tempdir().unwrap();
+    std::fs::create_dir(demo.path().join("conf")).unwrap();
+    for f in ["hookgate.toml", "demo-secret.txt"] {
+        std::fs::copy(repo.join("conf").join(f), demo.path().join("conf").join(f)).unwrap();
+    }
+    hookgate::certs::generate_dev(&demo.path().join("certs")).unwrap();
     let out = Command::new(bin())
         .args(["check", "-c"])
-        .arg(repo.join("conf/hookgate.toml"))
+        .arg(demo.path().join("conf/hookgate.toml"))
         .output()
         .unwrap();
     assert!(

@@ -10,5 +10,6 @@ mod observability;
 mod prometheus;
 mod reload;
 mod replay;
+mod replay_store;
 mod signatures;
 mod tls;

@@ -252,12 +252,44 @@ impl Gateway {
         }
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let admin: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let text = base_config(dir.path(), addr, admin, server_extra, limits_extra) + routes;
+        Self::launch_text(dir, addr, admin, &text, env)
+    }
+
+    /// Start with extra `[admin]` lines (a token, `protect_metrics`) and
+    /// `files` written next to the config.
+    pub fn with_admin(
+        admin_extra: &str,
+        routes: &str,
+        env: &[(&str, &str)],
+        files: &[(&str, &str)],
+    ) -> Gateway {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let admin: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let base = base_config(dir.path(), addr, admin, "", "");
+        let text = base.replacen(
+            &format!("listen = \"{admin}\"\n"),
+            &format!("listen = \"{admin}\"\n{admin_extra}\n"),
+            1,
+        ) + routes;
+        Self::launch_text(dir, addr, admin, &text, env)
+    }
+
+    /// Write `text` as the config in `dir` and start hookgate on it; `addr`
+    /// and `admin` are the public and admin addresses it names.
+    pub fn launch_text(
+        dir: tempfile::TempDir,
+        addr: SocketAddr,
+        admin: SocketAddr,
+        text: &str,
+        env: &[(&str, &str)],
+    ) -> Gateway {
         let config = dir.path().join("hookgate.toml");
-        std::fs::write(
-            &config,
-            base_config(dir.path(), addr, admin, server_extra, limits_extra) + routes,
-        )
-        .unwrap();
+        std::fs::write(&config, text).unwrap();
         let log = dir.path().join("hookgate.log");
         let mut cmd = Command::new(bin());
         cmd.arg("run")

@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod admin;
 mod cli;
 mod forwarding;
 mod limits;
@@ -12,4 +13,5 @@ mod reload;
 mod replay;
 mod replay_store;
 mod signatures;
+mod startup;
 mod tls;

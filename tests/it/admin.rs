@@ -141,7 +141,8 @@ fn browser_style_cross_origin_requests_are_refused() {
     let gw = Gateway::start(&route("r", "/r", up.addr, ""));
     let here = format!("http://{}", gw.admin);
     let rebound = format!("evil.example:{}", gw.admin.port());
-    let cases: [(&str, &str, Vec<(&str, &str)>, u16); 6] = [
+    type Case<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>, u16);
+    let cases: [Case; 6] = [
         ("POST", "/reload", vec![("content-type", "text/plain")], 415),
         (
             "POST",

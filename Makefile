@@ -1,13 +1,14 @@
 # hookgate: the two commands a newcomer needs.
 #   make run   install what is missing, build, start the demo (gateway + sample receiver)
 #   make test  the same set-up plus the services tests use, then every test and lint
+#   make fuzz  each fuzz target for FUZZ_SECONDS from its committed corpus (nightly; see tests/fuzz/README.md)
 SHELL := /bin/bash
 CARGO ?= cargo
 CONFIG ?= conf/hookgate.toml
 BUILD_PKGS := cmake
 TEST_PKGS := redis-server prometheus
 
-.PHONY: run test build deps test-deps lint check bench certs
+.PHONY: run test build deps test-deps lint check bench certs fuzz
 
 # Install Debian packages that are missing: via apt-get when root, otherwise say what to run.
 define ensure_pkgs
@@ -58,3 +59,18 @@ lint:
 test: test-deps lint
 	$(CARGO) build --locked --all-targets
 	$(CARGO) test --locked --all-targets
+
+# Fuzzing needs nightly Rust and cargo-fuzz (installed from crates.io when
+# missing). New inputs go to tests/fuzz/work/ (not committed); crashes to
+# tests/fuzz/artifacts/: add a fixed crash to tests/fuzz/corpus/<target>/.
+FUZZ_SECONDS ?= 60
+FUZZ := $(CARGO) +nightly fuzz
+fuzz:
+	@rustup toolchain list | grep -q '^nightly' || { echo "fuzzing needs a nightly toolchain: rustup toolchain install nightly"; exit 1; }
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	@set -e; for t in $$($(FUZZ) list --fuzz-dir tests/fuzz); do \
+	  mkdir -p tests/fuzz/work/$$t; \
+	  echo "== fuzzing $$t for $(FUZZ_SECONDS)s"; \
+	  $(FUZZ) run --fuzz-dir tests/fuzz $$t tests/fuzz/work/$$t tests/fuzz/corpus/$$t -- \
+	    -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096; \
+	done

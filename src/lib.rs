@@ -16,6 +16,7 @@ pub mod connection;
 pub mod drain;
 pub mod echo;
 pub mod files;
+pub mod fuzz;
 pub mod identity;
 pub mod metrics;
 pub mod proxy;

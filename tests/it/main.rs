@@ -6,6 +6,7 @@ mod harness;
 mod admin;
 mod cli;
 mod forwarding;
+mod fuzz_corpus;
 mod limits;
 mod observability;
 mod prometheus;

@@ -94,7 +94,7 @@ fn validate(
     let replay = replay::validate_store(c, &f.replay);
     let routes = route::validate_all(c, &f.routes, &limits, default_body, base_dir, resolve);
     if let Some(replay) = &replay {
-        replay::check_reservation_ttl(c, &f.replay, replay, &routes);
+        replay::check_reservation_ttl(c, &f.replay, replay, &f.routes, &routes);
     }
     let admin = admin?;
     Some(Config {

@@ -3,7 +3,7 @@
 use super::bounded;
 use super::defaults::*;
 use super::error::Collector;
-use super::file::{FileReplay, FileReplayKey, FileRouteReplay, FileStore};
+use super::file::{FileReplay, FileReplayKey, FileRoute, FileRouteReplay, FileStore};
 use super::runtime::Route;
 use super::units::Show;
 use crate::replay::config::SKEW;
@@ -113,21 +113,41 @@ pub fn check_reservation_ttl(
     c: &mut Collector,
     f: &FileReplay,
     s: &ReplaySettings,
+    files: &[FileRoute],
     routes: &[Arc<Route>],
 ) {
     for r in routes.iter().filter(|r| r.replay.is_some()) {
         let needed = r.upstream.connect_timeout + r.upstream.read_timeout;
-        if s.reservation_ttl < needed {
-            c.push(
+        if s.reservation_ttl >= needed {
+            continue;
+        }
+        let why = "a delivery still waiting for the upstream would lose its reservation and the sender's retry would be forwarded as well";
+        match &f.reservation_ttl {
+            Some(ttl) => c.push(
                 "replay.reservation_ttl",
                 format!(
-                    "{} is shorter than route {:?}'s connect_timeout + read_timeout ({}): a delivery still waiting for the upstream would lose its reservation and the sender's retry would be forwarded as well; raise reservation_ttl or lower the route's timeouts",
+                    "{} is shorter than route {:?}'s connect_timeout + read_timeout ({}): {why}; raise reservation_ttl or lower the route's timeouts",
                     s.reservation_ttl.show(),
                     r.name,
                     needed.show()
                 ),
-                f.reservation_ttl.as_ref().map(|t| t.span()),
-            );
+                Some(ttl.span()),
+            ),
+            // The default is in force: point at the route's timeout instead.
+            None => {
+                let file = files.iter().find(|x| *x.name.get_ref() == r.name);
+                let span = file.and_then(|x| x.read_timeout.as_ref().map(|t| t.span()).or(Some(x.name.span())));
+                c.push(
+                    format!("route {:?}.read_timeout", r.name),
+                    format!(
+                        "connect_timeout + read_timeout ({}) is longer than [replay] reservation_ttl (default {}): {why}; set reservation_ttl to at least {}",
+                        needed.show(),
+                        s.reservation_ttl.show(),
+                        needed.show()
+                    ),
+                    span,
+                );
+            }
         }
     }
 }

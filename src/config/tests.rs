@@ -275,12 +275,16 @@ fn reservation_ttl_must_outlive_the_forward() {
         ) && msg.contains("forwarded as well"),
         "{msg}"
     );
-    // The default (60s) is checked too, reported without a line.
+    // The default (60s) is checked too, at the route's timeout.
     let src = src.replace("[replay]\nreservation_ttl = \"60s\"\n", "");
-    let e = refused(parse_with(Path::new("x.toml"), &src, Resolve::NumericOnly));
-    assert_eq!(
-        (e[0].key.as_str(), e[0].line),
-        ("replay.reservation_ttl", None)
+    let msg = one_error(
+        &src,
+        "route \"github\".read_timeout",
+        line_of(&src, "read_timeout"),
+    );
+    assert!(
+        msg.contains("longer than [replay] reservation_ttl (default 1m)"),
+        "{msg}"
     );
     // Routes without replay protection are not concerned.
     assert!(parse(

@@ -34,9 +34,7 @@ pub type TlsListeners = HashMap<String, Arc<TlsListener>>;
 pub enum ListenerError {
     /// Switching `client_auth` on, off or between modes changes what the
     /// handshake asks for, which pingora fixes when it starts the listener.
-    #[error(
-        "listener {listener:?}: client_auth changed from {from:?} to {to:?}: this needs a restart"
-    )]
+    #[error("client_auth cannot change from {} to {} without a restart", from.as_str(), to.as_str())]
     ModeChanged {
         /// The listener.
         listener: String,

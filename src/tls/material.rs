@@ -51,6 +51,17 @@ pub struct ClientCertPaths {
     pub crls: Vec<PathBuf>,
 }
 
+impl ClientAuth {
+    /// The word used in the config file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientAuth::Off => "off",
+            ClientAuth::Optional => "optional",
+            ClientAuth::Required => "required",
+        }
+    }
+}
+
 impl TlsPaths {
     /// The client-certificate mode.
     pub fn client_auth(&self) -> ClientAuth {

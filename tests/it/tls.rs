@@ -391,6 +391,30 @@ fn reload_serves_a_renewed_certificate_while_old_connections_live_on() {
 }
 
 #[test]
+fn reload_refuses_a_client_auth_change_naming_key_and_line() {
+    let pki = Pki::new();
+    let up = Upstream::start();
+    let (gw, addr) = tls_gateway(&pki, "optional", &route("r", "/r", up.addr, ""));
+    let text = std::fs::read_to_string(&gw.config).unwrap();
+    let line = text[..text.find("tls = {").unwrap()].matches('\n').count() + 1;
+    std::fs::write(&gw.config, text.replace("\"optional\"", "\"required\"")).unwrap();
+    let r = client()
+        .post(format!("http://{}/reload", gw.admin))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let body = r.text().unwrap();
+    assert!(
+        body.contains(&format!(
+            "listener \"tls\".tls.client_auth: client_auth cannot change from optional to required without a restart (line {line})"
+        )),
+        "{body}"
+    );
+    // Still optional: a client without a certificate is served.
+    assert_eq!(one_shot(addr, &pki, None, "/r").unwrap().0, 200);
+}
+
+#[test]
 fn ip_allow_and_deny_v4_and_v6() {
     let up = Upstream::start();
     let v6 = SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, free_port()));

@@ -25,6 +25,9 @@ fn main() -> ExitCode {
         Command::Check { config } => match hookgate::config::load(&config) {
             Ok(cfg) => {
                 print!("{}", hookgate::check::summary(&cfg));
+                if let Some(w) = hookgate::check::redis_persistence(&cfg) {
+                    println!("warning: {w}");
+                }
                 ExitCode::SUCCESS
             }
             Err(e) => {

@@ -309,3 +309,10 @@ pub fn status_class(status: u16) -> &'static str {
         _ => "5xx",
     }
 }
+
+/// Seconds since the Unix epoch, for timestamp gauges.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}

@@ -39,7 +39,7 @@ const V2_MAX_PAYLOAD: usize = 4096;
 
 /// Why a connection was refused.
 #[derive(Debug, thiserror::Error)]
-enum Refusal {
+pub(crate) enum Refusal {
     #[error("PROXY protocol header from {0}, which is not in trusted_proxies")]
     Untrusted(IpAddr),
     #[error("no valid PROXY protocol header: {0}")]
@@ -174,7 +174,9 @@ fn inet(a: Option<&PeerAddr>) -> Option<SocketAddr> {
 
 /// Read exactly one PROXY header, never a byte of what follows it. `Ok(None)`
 /// for `LOCAL`/`UNKNOWN` headers, which carry no client.
-async fn read_header<R: AsyncRead + Unpin>(r: &mut R) -> Result<Option<SocketAddr>, Refusal> {
+pub(crate) async fn read_header<R: AsyncRead + Unpin>(
+    r: &mut R,
+) -> Result<Option<SocketAddr>, Refusal> {
     let io = |e: std::io::Error| Refusal::Invalid(e.to_string());
     let mut buf = vec![0u8; 5];
     r.read_exact(&mut buf).await.map_err(io)?;

@@ -12,7 +12,7 @@ use crate::replay::config::StoreKind;
 use crate::replay::memory::MemoryStore;
 use crate::replay::redis::RedisStore;
 use crate::replay::{ReplaySettings, ReplayStore};
-use crate::tls::TlsListener;
+use crate::tls::{TlsListener, TlsListeners};
 use arc_swap::ArcSwap;
 use pingora::listeners::Listeners;
 use pingora::proxy::HttpProxy;
@@ -23,7 +23,7 @@ use pingora::services::background::background_service;
 use pingora::services::background::BackgroundService;
 use pingora::services::listening::Service;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 /// A built server plus the handles the binary keeps (config swap, metrics).
 pub struct Built {
@@ -35,14 +35,32 @@ pub struct Built {
     pub metrics: Arc<Metrics>,
 }
 
+/// Every address `cfg` listens on, named for messages.
+fn addresses(cfg: &Config) -> Vec<(String, std::net::SocketAddr)> {
+    let mut out = vec![("[admin] listen".to_string(), cfg.admin.listen)];
+    out.extend(
+        cfg.listeners
+            .iter()
+            .map(|l| (format!("listener {:?}", l.name), l.addr)),
+    );
+    out
+}
+
 /// Build the pingora server: one proxy service on every listener, one admin service.
+///
+/// Unless `upgrade` (sockets are then inherited from the running process),
+/// every address is bound once first: pingora would retry an address in use
+/// for 30 s and then leave the process running without that listener.
 pub fn build(cfg: Config, upgrade: bool) -> anyhow::Result<Built> {
+    if !upgrade {
+        crate::sockets::ensure_free(addresses(&cfg))?;
+    }
     let metrics = Arc::new(Metrics::new()?);
     for r in &cfg.routes {
         metrics.init_route(&r.name);
     }
     metrics.config_generation.set(1);
-    metrics.config_last_success.set(unix_now());
+    metrics.config_last_success.set(crate::metrics::unix_now());
 
     let conf = ServerConf {
         threads: cfg.server.threads,
@@ -63,7 +81,7 @@ pub fn build(cfg: Config, upgrade: bool) -> anyhow::Result<Built> {
     server.bootstrap();
 
     let listeners = cfg.listeners.clone();
-    let admin_listen = cfg.admin_listen;
+    let admin_listen = cfg.admin.listen;
     let source = cfg.source.clone();
     let config = Arc::new(ArcSwap::from_pointee(cfg));
 
@@ -72,9 +90,8 @@ pub fn build(cfg: Config, upgrade: bool) -> anyhow::Result<Built> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut tls = TlsListeners::new();
     for l in &listeners {
-        if let Some(paths) = &l.tls {
-            let t = TlsListener::new(&l.name, paths.clone(), metrics.clone())
-                .map_err(|e| anyhow::anyhow!("listener {:?}: {e}", l.name))?;
+        if let Some(material) = &l.tls {
+            let t = TlsListener::new(&l.name, material, metrics.clone());
             tls.insert(l.name.clone(), Arc::new(t));
         }
     }
@@ -87,6 +104,9 @@ pub fn build(cfg: Config, upgrade: bool) -> anyhow::Result<Built> {
     ));
     let store = replay_store(&config.load().replay)?;
     tracing::info!(store = store.kind(), "replay store ready");
+    if let Some(w) = crate::check::redis_persistence(&config.load()) {
+        tracing::warn!("{w}");
+    }
     let gateway = Gateway::new(config.clone(), metrics.clone(), store.clone());
     let mut app = HttpProxy::new(gateway, server.configuration.clone());
     app.handle_init_modules();
@@ -109,11 +129,12 @@ pub fn build(cfg: Config, upgrade: bool) -> anyhow::Result<Built> {
     );
     let mut admin = Service::new(
         "hookgate-admin".to_string(),
-        Admin {
-            config: config.clone(),
-            metrics: metrics.clone(),
-            reloader: reloader.clone(),
-        },
+        Admin::new(
+            config.clone(),
+            metrics.clone(),
+            reloader.clone(),
+            listeners.iter().map(|l| (l.name.clone(), l.addr)).collect(),
+        )?,
     );
     admin.add_tcp(&admin_listen.to_string());
     server.add_service(proxy);
@@ -192,14 +213,4 @@ impl BackgroundService for Upkeep {
             }
         }
     }
-}
-
-/// TLS listeners by name, for reload and the expiry gauge.
-pub type TlsListeners = std::collections::HashMap<String, Arc<TlsListener>>;
-
-/// Seconds since the Unix epoch.
-pub fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }

@@ -252,12 +252,44 @@ impl Gateway {
         }
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let admin: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let text = base_config(dir.path(), addr, admin, server_extra, limits_extra) + routes;
+        Self::launch_text(dir, addr, admin, &text, env)
+    }
+
+    /// Start with extra `[admin]` lines (a token, `protect_metrics`) and
+    /// `files` written next to the config.
+    pub fn with_admin(
+        admin_extra: &str,
+        routes: &str,
+        env: &[(&str, &str)],
+        files: &[(&str, &str)],
+    ) -> Gateway {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let admin: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let base = base_config(dir.path(), addr, admin, "", "");
+        let text = base.replacen(
+            &format!("listen = \"{admin}\"\n"),
+            &format!("listen = \"{admin}\"\n{admin_extra}\n"),
+            1,
+        ) + routes;
+        Self::launch_text(dir, addr, admin, &text, env)
+    }
+
+    /// Write `text` as the config in `dir` and start hookgate on it; `addr`
+    /// and `admin` are the public and admin addresses it names.
+    pub fn launch_text(
+        dir: tempfile::TempDir,
+        addr: SocketAddr,
+        admin: SocketAddr,
+        text: &str,
+        env: &[(&str, &str)],
+    ) -> Gateway {
         let config = dir.path().join("hookgate.toml");
-        std::fs::write(
-            &config,
-            base_config(dir.path(), addr, admin, server_extra, limits_extra) + routes,
-        )
-        .unwrap();
+        std::fs::write(&config, text).unwrap();
         let log = dir.path().join("hookgate.log");
         let mut cmd = Command::new(bin());
         cmd.arg("run")
@@ -345,7 +377,8 @@ impl Gateway {
         get(&format!("http://{}/metrics", self.admin)).unwrap().1
     }
 
-    /// Value of one metric series, e.g. `hookgate_requests_total{outcome="forwarded",route="a"}`.
+    /// Value of one metric series, e.g. `hookgate_requests_total{outcome="forwarded",route="a"}`;
+    /// a missing series fails the test.
     pub fn metric(&self, series: &str) -> f64 {
         metric_value(&self.metrics(), series)
     }
@@ -386,15 +419,30 @@ impl Drop for Gateway {
     }
 }
 
-/// Parse one series' value out of Prometheus text; 0 if absent.
-pub fn metric_value(text: &str, series: &str) -> f64 {
+/// One series' value in Prometheus text, `None` when the series is absent.
+pub fn metric_opt(text: &str, series: &str) -> Option<f64> {
     text.lines()
         .find_map(|l| {
             l.strip_prefix(series)
                 .and_then(|rest| rest.strip_prefix(' '))
         })
         .map(|v| v.trim().parse().unwrap())
-        .unwrap_or(0.0)
+}
+
+/// One series' value in Prometheus text. A missing series is a test failure
+/// naming it (a typo must not read as 0).
+pub fn metric_value(text: &str, series: &str) -> f64 {
+    metric_opt(text, series).unwrap_or_else(|| panic!("no series {series} in:\n{text}"))
+}
+
+/// Poll `cond` until it holds, for at most `within`; fail naming `what`.
+/// The way tests wait for something to happen (never a bare sleep).
+pub fn eventually(within: Duration, what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// A blocking HTTP client with sane bounds.
@@ -482,6 +530,7 @@ pub fn route(name: &str, prefix: &str, upstream: SocketAddr, extra: &str) -> Str
 pub struct RedisServer {
     child: Child,
     pub port: u16,
+    _dir: tempfile::TempDir,
 }
 
 impl RedisServer {
@@ -490,6 +539,16 @@ impl RedisServer {
     }
 
     pub fn start_on(port: u16) -> RedisServer {
+        Self::launch(port, false)
+    }
+
+    /// With `appendonly yes`, as a production replay store must run.
+    pub fn start_persistent() -> RedisServer {
+        Self::launch(free_port(), true)
+    }
+
+    fn launch(port: u16, appendonly: bool) -> RedisServer {
+        let dir = tempfile::tempdir().unwrap();
         let child = Command::new("redis-server")
             .args([
                 "--port",
@@ -498,8 +557,10 @@ impl RedisServer {
                 "127.0.0.1",
                 "--save",
                 "",
+                "--dir",
+                &dir.path().display().to_string(),
                 "--appendonly",
-                "no",
+                if appendonly { "yes" } else { "no" },
             ])
             .stdout(Stdio::null())
             .spawn()
@@ -509,7 +570,11 @@ impl RedisServer {
             assert!(Instant::now() < deadline, "redis-server did not start");
             std::thread::sleep(Duration::from_millis(20));
         }
-        RedisServer { child, port }
+        RedisServer {
+            child,
+            port,
+            _dir: dir,
+        }
     }
 
     pub fn url(&self) -> String {
@@ -522,4 +587,53 @@ impl Drop for RedisServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A verifier built from a `[route.verify]` table: the test's provider.
+pub fn signer(table: &str) -> hookgate::verify::Verifier {
+    let body = table.trim_start().trim_start_matches("[route.verify]\n");
+    let f: hookgate::verify::FileVerify = toml::from_str(body).unwrap();
+    hookgate::verify::Verifier::from_file(&f, std::path::Path::new(".")).unwrap()
+}
+
+/// The headers a provider signing with `v` sends for a POST of `body` to
+/// `path` at `at`, plus `headers` (which the signer sees, e.g. a signed
+/// delivery id).
+pub fn sign_with(
+    v: &hookgate::verify::Verifier,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    at: std::time::SystemTime,
+) -> Vec<(String, String)> {
+    let mut h = http::HeaderMap::new();
+    for (k, val) in headers {
+        h.insert(
+            http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            val.parse().unwrap(),
+        );
+    }
+    let parts = hookgate::verify::RequestParts {
+        method: "POST",
+        path_and_query: path,
+        headers: &h,
+    };
+    let mut out = v.sign(&parts, body, at).unwrap();
+    out.extend(
+        headers
+            .iter()
+            .map(|(k, val)| (k.to_string(), val.to_string())),
+    );
+    out
+}
+
+/// [`sign_with`] for a body of `content_type`.
+pub fn sign(
+    v: &hookgate::verify::Verifier,
+    path: &str,
+    content_type: &str,
+    body: &[u8],
+    at: std::time::SystemTime,
+) -> Vec<(String, String)> {
+    sign_with(v, path, &[("content-type", content_type)], body, at)
 }

@@ -3,12 +3,16 @@
 
 mod harness;
 
+mod admin;
 mod cli;
 mod forwarding;
+mod fuzz_corpus;
 mod limits;
 mod observability;
 mod prometheus;
 mod reload;
 mod replay;
+mod replay_store;
 mod signatures;
+mod startup;
 mod tls;

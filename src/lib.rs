@@ -16,6 +16,7 @@ pub mod connection;
 pub mod drain;
 pub mod echo;
 pub mod identity;
+pub mod metered;
 pub mod metrics;
 pub mod proxy;
 pub mod proxy_protocol;

@@ -18,7 +18,7 @@
 //! or `%5C`), NUL and other control characters (raw or escaped), a malformed
 //! `%` escape, a segment that is `.` or `..` before a `;` parameter (Tomcat's
 //! `..;/`), `..` above the root, and a fragment. The query is forwarded as
-//! received. An absolute-form target (`http://host/path`) contributes its
+//! received (raw bytes above ASCII percent-encoded; control characters refused). An absolute-form target (`http://host/path`) contributes its
 //! authority as the host and is forwarded in origin-form.
 //!
 //! The host: lower-cased, one trailing dot removed (`a.example.` is
@@ -66,7 +66,7 @@ pub enum TargetError {
 pub struct Target {
     /// The normalised path: ASCII, starts with `/`.
     pub path: String,
-    /// The query without `?`, exactly as received.
+    /// The query without `?`, as received (bytes above ASCII percent-encoded).
     pub query: Option<String>,
     /// The authority of an absolute-form target.
     pub authority: Option<String>,
@@ -214,13 +214,20 @@ fn strip_http_scheme(raw: &[u8]) -> Option<&[u8]> {
     })
 }
 
-/// Printable ASCII only (pingora escapes anything else before we see it).
+/// Visible ASCII as is, bytes above it percent-encoded (how any client would
+/// have sent them), control characters refused.
 fn ascii(bytes: &[u8]) -> Result<String, TargetError> {
-    if bytes.iter().all(|b| b.is_ascii_graphic()) {
-        Ok(bytes.iter().map(|&b| char::from(b)).collect())
-    } else {
-        Err(TargetError::Control)
+    let mut out = String::with_capacity(bytes.len());
+    for &b in bytes {
+        match b {
+            0x21..=0x7e => out.push(char::from(b)),
+            0x80..=0xff => {
+                let _ = write!(out, "%{b:02X}");
+            }
+            _ => return Err(TargetError::Control),
+        }
     }
+    Ok(out)
 }
 
 /// Step 1: decode unreserved escapes, canonicalise the rest, refuse the dangerous.
@@ -354,6 +361,9 @@ mod tests {
         assert_eq!(t.path_and_query(), "/hooks/b?x=%2e%2e/&y");
         assert_eq!(t.raw_path_and_query, "/hooks/a/../b?x=%2e%2e/&y");
         assert_eq!(t.authority, None);
+        let t = normalize_target(b"/caf\xc3\xa9?q=\xc3\xa9").unwrap();
+        assert_eq!(t.path_and_query(), "/caf%C3%A9?q=%C3%A9");
+        assert_eq!(normalize_target(b"/a?b\x00"), Err(TargetError::Control));
 
         let t = normalize_target(b"HTTP://A.example:8080/x/./y").unwrap();
         assert_eq!(t.authority.as_deref(), Some("A.example:8080"));

@@ -3,12 +3,16 @@
 
 mod harness;
 
+mod attacks;
 mod cli;
+mod connections;
 mod forwarding;
 mod limits;
+mod memory;
 mod observability;
 mod prometheus;
 mod reload;
 mod replay;
 mod signatures;
 mod tls;
+mod upstream;

@@ -109,8 +109,9 @@ impl Gateway {
         let _in_flight = self.in_flight.enter();
         let cfg = self.config.load_full();
         let mut ctx = RequestCtx::new(request_id(session, cfg.server.trust_request_id));
-        let req = session.req_header();
-        ctx.method = req.method.to_string();
+        ctx.method = session.req_header().method.to_string();
+        // A client that stops reading the response must not hold it for ever.
+        session.set_write_timeout(Some(cfg.limits.read_timeout));
         let answer = self.stages(session, conn, &cfg, &mut ctx).await;
         let outcome = match &answer {
             Ok(Answer::Relay(_)) => Outcome::Forwarded,

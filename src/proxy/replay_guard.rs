@@ -176,3 +176,70 @@ async fn settle(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::replay::memory::MemoryStore;
+    use std::time::Duration;
+
+    const CONFIG: &str = r#"
+[admin]
+listen = "127.0.0.1:9901"
+[[listener]]
+name = "p"
+listen = "127.0.0.1:8080"
+[[route]]
+name = "sw"
+path_prefix = "/sw"
+upstreams = ["127.0.0.1:3000"]
+[route.verify]
+scheme = "standard-webhooks"
+secrets = ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]
+[route.replay]
+"#;
+
+    async fn try_reserve(
+        store: &Arc<dyn ReplayStore>,
+        metrics: &Arc<Metrics>,
+        cfg: &Config,
+    ) -> Result<Decision, Rejection> {
+        reserve(store, metrics, cfg, &cfg.routes[0], Some("id:msg_1".into())).await
+    }
+
+    #[tokio::test]
+    async fn a_request_that_panics_releases_its_reservation() {
+        let cfg = crate::config::parse(std::path::Path::new("t.toml"), CONFIG).unwrap();
+        let store: Arc<dyn ReplayStore> = Arc::new(MemoryStore::new(100, None).unwrap());
+        let metrics = Arc::new(Metrics::new().unwrap());
+        let Ok(Decision::Forward(Some(guard))) = try_reserve(&store, &metrics, &cfg).await else {
+            panic!("first copy reserves");
+        };
+        let copy = try_reserve(&store, &metrics, &cfg).await;
+        assert!(matches!(copy, Err(r) if r.reason == Reason::ReplayInFlight));
+
+        let request = tokio::spawn(async move {
+            let _held = guard;
+            panic!("the request panics while forwarding");
+        });
+        assert!(request.await.is_err());
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            match try_reserve(&store, &metrics, &cfg).await {
+                Ok(Decision::Forward(Some(g))) => {
+                    g.settle(Some(200)).await;
+                    break;
+                }
+                _ => assert!(tokio::time::Instant::now() < deadline, "key never released"),
+            }
+            tokio::task::yield_now().await;
+        }
+        let released = metrics.replay.with_label_values(&["sw", "released"]).get();
+        assert_eq!(released, 1);
+        let again = try_reserve(&store, &metrics, &cfg).await;
+        assert!(
+            matches!(again, Ok(Decision::AckDuplicate)),
+            "committed after the retry"
+        );
+    }
+}

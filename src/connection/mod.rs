@@ -24,7 +24,7 @@
 pub mod handshake;
 pub mod header;
 
-use crate::config::Config;
+use crate::config::{Config, Listener};
 use crate::identity::ClientIdentity;
 use crate::metered::Metered;
 use crate::metrics::Metrics;
@@ -39,7 +39,6 @@ use pingora::protocols::l4::stream::Stream as L4Stream;
 use pingora::protocols::{GetSocketDigest, Stream};
 use pingora::server::ShutdownWatch;
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -60,8 +59,8 @@ pub struct Edge {
 
 /// One listener's connection slots and TLS acceptor.
 struct Slots {
-    addr: SocketAddr,
-    name: String,
+    /// The listener as configured at start-up (addresses need a restart).
+    listener: Listener,
     tls: Option<Acceptor>,
     open: AtomicUsize,
     gauge: prometheus::IntGauge,
@@ -104,8 +103,7 @@ impl Edge {
             .iter()
             .map(|l| {
                 Arc::new(Slots {
-                    addr: l.addr,
-                    name: l.name.clone(),
+                    listener: l.clone(),
                     tls: acceptors.remove(&l.name),
                     open: AtomicUsize::new(0),
                     gauge: metrics.downstream_connections.with_label_values(&[&l.name]),
@@ -122,13 +120,6 @@ impl Edge {
         }
     }
 
-    fn slots_for(&self, local: SocketAddr) -> Option<&Arc<Slots>> {
-        self.listeners.iter().find(|s| {
-            s.addr.port() == local.port()
-                && (s.addr.ip().is_unspecified() || s.addr.ip() == local.ip())
-        })
-    }
-
     /// Cap, PROXY header, TLS; then the requests.
     async fn connection(&self, stream: Stream, shutdown: &ShutdownWatch) {
         let Ok(mut l4) = stream.into_any().downcast::<L4Stream>() else {
@@ -137,23 +128,25 @@ impl Edge {
         let local = l4
             .get_socket_digest()
             .and_then(|d| d.local_addr().and_then(|a| a.as_inet()).copied());
-        let Some(slots) = local.and_then(|a| self.slots_for(a)).cloned() else {
+        let Some(slots) = local
+            .and_then(|a| self.listeners.iter().find(|s| s.listener.serves(a)))
+            .cloned()
+        else {
             return;
         };
         let cfg = self.config.load_full();
+        // The live value: a reload may change the cap.
         let max = cfg
             .listeners
             .iter()
-            .find(|l| l.addr == slots.addr)
-            .map_or(crate::config::DEFAULT_MAX_CONNECTIONS, |l| {
-                l.max_connections
-            });
+            .find(|l| l.addr == slots.listener.addr)
+            .map_or(slots.listener.max_connections, |l| l.max_connections);
         let Some(_slot) = slots.take(max) else {
             self.metrics
                 .downstream_closed
                 .with_label_values(&["max_connections"])
                 .inc();
-            tracing::debug!(target: "hookgate::connection", listener = %slots.name, max_connections = max, "closed: listener is at max_connections");
+            tracing::debug!(target: "hookgate::connection", listener = %slots.listener.name, max_connections = max, "closed: listener is at max_connections");
             return;
         };
         if self.proxy_protocol.admit(&mut l4).await.is_err() {
@@ -163,7 +156,9 @@ impl Edge {
         drop(cfg);
         let stream: Stream = match &slots.tls {
             Some(acceptor) => {
-                match handshake::accept(acceptor, *l4, timeout, &self.metrics, &slots.name).await {
+                match handshake::accept(acceptor, *l4, timeout, &self.metrics, &slots.listener.name)
+                    .await
+                {
                     Some(tls) => tls,
                     None => return,
                 }

@@ -30,7 +30,8 @@ pub const BUDGET_WAIT: Duration = Duration::from_secs(1);
 
 /// Bytes that may be buffered across all requests at once.
 pub struct BodyBudget {
-    limit: u64,
+    /// `max_buffered_bytes` of the config in use (a reload may change it).
+    limit: AtomicU64,
     used: AtomicU64,
     freed: Notify,
     gauge: prometheus::IntGauge,
@@ -40,11 +41,17 @@ impl BodyBudget {
     /// A budget of `limit` bytes, published in `gauge`.
     pub fn new(limit: u64, gauge: prometheus::IntGauge) -> Arc<Self> {
         Arc::new(BodyBudget {
-            limit,
+            limit: AtomicU64::new(limit),
             used: AtomicU64::new(0),
             freed: Notify::new(),
             gauge,
         })
+    }
+
+    /// Follow the config in use: a lower limit refuses new leases until
+    /// enough of the held ones are returned.
+    pub fn set_limit(&self, limit: u64) {
+        self.limit.store(limit, Ordering::Relaxed);
     }
 
     /// An empty lease, grown as the body arrives.
@@ -56,16 +63,18 @@ impl BodyBudget {
     }
 
     fn try_take(&self, n: u64) -> bool {
+        let limit = self.limit.load(Ordering::Relaxed);
         self.used
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
-                used.checked_add(n).filter(|&total| total <= self.limit)
+                used.checked_add(n).filter(|&total| total <= limit)
             })
             .is_ok()
     }
 
     /// Take `n` bytes, waiting at most `wait` for other requests to give some back.
     async fn take(&self, n: u64, wait: Duration) -> Result<(), Rejection> {
-        if n > self.limit {
+        let limit = self.limit.load(Ordering::Relaxed);
+        if n > limit {
             return Err(Rejection::new(
                 Reason::PayloadTooLarge,
                 format!("body of {n} bytes exceeds [limits] max_buffered_bytes"),
@@ -85,8 +94,7 @@ impl BodyBudget {
                 return Err(Rejection::new(
                     Reason::Overloaded,
                     format!(
-                        "body buffer budget exhausted: {n} more bytes did not fit in {} within {wait:?}",
-                        self.limit
+                        "body buffer budget exhausted: {n} more bytes did not fit in {limit} within {wait:?}"
                     ),
                 ));
             }

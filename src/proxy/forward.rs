@@ -285,19 +285,22 @@ pub async fn send(
                     .with_label_values(&[&route.name])
                     .inc();
                 tracing::debug!(route = %route.name, upstream = %backend.addr, "pooled upstream connection failed before the request was processed; retrying on a fresh one");
-                result = match upstreams.fresh(&peer, up).await {
+                match upstreams.fresh(&peer, up).await {
                     Ok(fresh) => {
                         conn = fresh;
-                        conn.exchange(req, body).await
+                        result = conn.exchange(req, body).await;
                     }
                     Err(e) => {
+                        // Nothing was processed: like any connect failure,
+                        // move on to the next backend.
                         metrics
                             .upstream_connect_errors
                             .with_label_values(&[&route.name])
                             .inc();
-                        return Err(connect_rejection(&e));
+                        last_err = connect_rejection(&e);
+                        continue;
                     }
-                };
+                }
             }
         }
         ctx.upstream_wait = started.elapsed();

@@ -179,6 +179,7 @@ impl Gateway {
         admitted: &Admitted,
         ctx: &mut RequestCtx,
     ) -> Result<Buffered, Rejection> {
+        self.budget.set_limit(cfg.limits.max_buffered_bytes);
         let mut lease = self.budget.lease();
         body::lease_declared(&mut lease, admitted.declared).await?;
         if is_expect_continue(session) {

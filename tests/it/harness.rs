@@ -532,19 +532,28 @@ pub fn listener_keys(keys: &str, routes: &str) -> String {
     format!("{keys}\n\n{routes}")
 }
 
-/// Sign `body` as the provider of `verify` (a `[route.verify]` table body,
-/// e.g. `scheme = "github"\nsecrets = ["s"]`) would for `path`, with `extra`
-/// request headers (e.g. a signed `webhook-id`). Returns the signature headers
-/// followed by `extra`.
+/// Sign `body` as the provider of `verify` (a `[route.verify]` table, with or
+/// without its header line, e.g. `scheme = "github"\nsecrets = ["s"]`) would
+/// for `path` now, with `extra` request headers (e.g. a signed `webhook-id`).
+/// Returns the signature headers followed by `extra`.
 pub fn signed(
     verify: &str,
     path: &str,
     extra: &[(&str, &str)],
     body: &[u8],
 ) -> Vec<(String, String)> {
-    use hookgate::verify::{FileVerify, RequestParts, Verifier};
-    let f: FileVerify = toml::from_str(verify).unwrap();
-    let v = Verifier::from_file(&f, std::path::Path::new(".")).unwrap();
+    signed_at(verify, path, extra, body, std::time::SystemTime::now())
+}
+
+/// [`signed`] at a chosen time (for stale and future timestamps).
+pub fn signed_at(
+    verify: &str,
+    path: &str,
+    extra: &[(&str, &str)],
+    body: &[u8],
+    at: std::time::SystemTime,
+) -> Vec<(String, String)> {
+    let v = verifier(verify);
     let mut h = http::HeaderMap::new();
     for (k, val) in extra {
         h.insert(
@@ -554,17 +563,24 @@ pub fn signed(
     }
     let mut out = v
         .sign(
-            &RequestParts {
+            &hookgate::verify::RequestParts {
                 method: "POST",
                 path_and_query: path,
                 headers: &h,
             },
             body,
-            std::time::SystemTime::now(),
+            at,
         )
         .unwrap();
     out.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     out
+}
+
+/// The verifier of a `[route.verify]` table (with or without its header line).
+pub fn verifier(verify: &str) -> hookgate::verify::Verifier {
+    let table = verify.trim_start().trim_start_matches("[route.verify]");
+    let f: hookgate::verify::FileVerify = toml::from_str(table).unwrap();
+    hookgate::verify::Verifier::from_file(&f, std::path::Path::new(".")).unwrap()
 }
 
 /// Poll `f` every 20 ms until it holds; panic with `what` after `within`.

@@ -1,9 +1,7 @@
 //! Replay protection end to end, with the memory store and a real Redis.
 
 use crate::harness::*;
-use hookgate::verify::{FileVerify, RequestParts, Verifier};
-use std::path::Path;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
@@ -13,41 +11,11 @@ fn sw_table(extra: &str) -> String {
 
 /// A Standard Webhooks delivery (its webhook-id is signed, so it is the replay key).
 fn delivery(id: &str, body: &[u8]) -> Vec<(String, String)> {
-    let f: FileVerify = toml::from_str(&format!(
-        "scheme = \"standard-webhooks\"\nsecrets = [\"{SECRET}\"]"
-    ))
-    .unwrap();
-    let v = Verifier::from_file(&f, Path::new(".")).unwrap();
-    let mut h = http::HeaderMap::new();
-    h.insert("webhook-id", id.parse().unwrap());
-    let mut out = v
-        .sign(
-            &RequestParts {
-                method: "POST",
-                path_and_query: "/sw",
-                headers: &h,
-            },
-            body,
-            SystemTime::now(),
-        )
-        .unwrap();
-    out.push(("webhook-id".into(), id.into()));
-    out
+    signed(&sw_table(""), "/sw", &[("webhook-id", id)], body)
 }
 
 fn github_signed(body: &[u8]) -> Vec<(String, String)> {
-    let f: FileVerify = toml::from_str("scheme = \"github\"\nsecrets = [\"gh\"]").unwrap();
-    let v = Verifier::from_file(&f, Path::new(".")).unwrap();
-    v.sign(
-        &RequestParts {
-            method: "POST",
-            path_and_query: "/gh",
-            headers: &http::HeaderMap::new(),
-        },
-        body,
-        SystemTime::now(),
-    )
-    .unwrap()
+    signed("scheme = \"github\"\nsecrets = [\"gh\"]", "/gh", &[], body)
 }
 
 fn send(gw: &Gateway, path: &str, h: &[(String, String)], body: &[u8]) -> (u16, serde_json::Value) {

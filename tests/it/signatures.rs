@@ -3,8 +3,7 @@
 
 use crate::harness::*;
 use base64::Engine;
-use hookgate::verify::{known_schemes, FileVerify, RequestParts, Verifier};
-use std::path::Path;
+use hookgate::verify::known_schemes;
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 
@@ -40,35 +39,15 @@ fn verify_table(scheme: &str, secrets: &[String], extra: &str) -> String {
     )
 }
 
-fn signer(table: &str) -> Verifier {
-    let body = table.trim_start_matches("[route.verify]\n");
-    let f: FileVerify = toml::from_str(body).unwrap();
-    Verifier::from_file(&f, Path::new(".")).unwrap()
-}
-
-/// Sign `body` for `path` as the provider would.
+/// Sign `body` for `path` as the provider of `table` would, at `at`.
 fn sign(
-    v: &Verifier,
+    table: &str,
     path: &str,
     content_type: &str,
     body: &[u8],
     at: SystemTime,
 ) -> Vec<(String, String)> {
-    let mut h = http::HeaderMap::new();
-    h.insert("content-type", content_type.parse().unwrap());
-    let mut out = v
-        .sign(
-            &RequestParts {
-                method: "POST",
-                path_and_query: path,
-                headers: &h,
-            },
-            body,
-            at,
-        )
-        .unwrap();
-    out.push(("content-type".into(), content_type.into()));
-    out
+    signed_at(table, path, &[("content-type", content_type)], body, at)
 }
 
 fn post(
@@ -113,7 +92,8 @@ fn every_signable_preset_forwards_exact_bytes_and_refuses_tampering() {
     }
     let gw = Gateway::start(&routes);
     for s in &schemes {
-        let v = signer(&verify_table(s, &[secret_for(s)], ""));
+        let table = verify_table(s, &[secret_for(s)], "");
+        let v = verifier(&table);
         let path = format!("/hooks/{s}?delivery=1");
         let (ctype, body): (&str, Vec<u8>) = if matches!(*s, "twilio" | "mandrill") {
             (
@@ -126,7 +106,7 @@ fn every_signable_preset_forwards_exact_bytes_and_refuses_tampering() {
                 format!("{{\"provider\":\"{s}\",\"bytes\":\"\\u00e9\\t\"}}\r\n").into_bytes(),
             )
         };
-        let headers = sign(&v, &path, ctype, &body, SystemTime::now());
+        let headers = sign(&table, &path, ctype, &body, SystemTime::now());
         let before = up.received().len();
         let r = post(&gw, &path, &headers, &body);
         assert_eq!(
@@ -216,7 +196,7 @@ fn stale_and_future_timestamps_are_refused() {
     let up = Upstream::start();
     let table = verify_table("slack", &["slack-secret".into()], "tolerance = \"2m\"\n");
     let gw = Gateway::start(&route("slack", "/slack", up.addr, &table));
-    let v = signer(&table);
+    let v = table.clone();
     let body = b"token=x&text=hi";
     for (when, label) in [
         (SystemTime::now() - Duration::from_secs(600), "stale"),
@@ -260,7 +240,7 @@ fn forged_verification_header_is_replaced() {
     let up = Upstream::start();
     let table = verify_table("github", &["a".into(), "b".into()], "");
     let gw = Gateway::start(&route("gh", "/gh", up.addr, &table));
-    let second = signer(&verify_table("github", &["b".into()], ""));
+    let second = verify_table("github", &["b".into()], "");
     let mut h = sign(&second, "/gh", "application/json", b"{}", SystemTime::now());
     h.push(("x-hookgate-verified".into(), "github; key=forged".into()));
     assert_eq!(post(&gw, "/gh", &h, b"{}").status(), 200);
@@ -297,7 +277,7 @@ fn secret_rotation_by_reload_and_env_file_references() {
     );
     let signed_with = |secret: &str| {
         sign(
-            &signer(&verify_table("github", &[secret.into()], "")),
+            &verify_table("github", &[secret.into()], ""),
             "/gh",
             "application/json",
             b"{}",

@@ -236,6 +236,50 @@ fn connect_rejection(e: &pingora::Error) -> Rejection {
     }
 }
 
+/// How one backend was tried.
+enum Attempt {
+    /// No connection could be made: nothing was sent.
+    ConnectFailed(pingora::BError),
+    /// The request went out on `conn` (boxed: it holds a whole upstream
+    /// session); `result` says how the exchange ended.
+    Sent(Box<Connection>, Result<(), Failure>),
+}
+
+/// Send on a pooled (or fresh) connection to `peer`; if a pooled one failed
+/// before the upstream could have processed the request, once more on a
+/// fresh one.
+async fn attempt(
+    upstreams: &Upstreams,
+    peer: &HttpPeer,
+    route: &Route,
+    req: &RequestHeader,
+    body: &[u8],
+    metrics: &Metrics,
+) -> Attempt {
+    let up = &route.upstream;
+    let mut conn = match upstreams.connect(peer, up).await {
+        Ok(c) => c,
+        Err(e) => return Attempt::ConnectFailed(e),
+    };
+    let result = conn.exchange(req, body).await;
+    match &result {
+        Err(failure) if conn.reused && failure.unprocessed() => {}
+        _ => return Attempt::Sent(Box::new(conn), result),
+    }
+    metrics
+        .upstream_retries
+        .with_label_values(&[&route.name])
+        .inc();
+    tracing::debug!(route = %route.name, upstream = %peer, "pooled upstream connection failed before the request was processed; retrying on a fresh one");
+    match upstreams.fresh(peer, up).await {
+        Ok(mut fresh) => {
+            let result = fresh.exchange(req, body).await;
+            Attempt::Sent(Box::new(fresh), result)
+        }
+        Err(e) => Attempt::ConnectFailed(e),
+    }
+}
+
 /// Send the request to one of the route's upstreams and read its final
 /// response header (see the module docs for what is retried).
 pub async fn send(
@@ -266,9 +310,9 @@ pub async fn send(
             with_host = r;
             &with_host
         };
-        let mut conn = match upstreams.connect(&peer, up).await {
-            Ok(c) => c,
-            Err(e) => {
+        let (conn, result) = match attempt(upstreams, &peer, route, req, body, metrics).await {
+            Attempt::Sent(conn, result) => (conn, result),
+            Attempt::ConnectFailed(e) => {
                 metrics
                     .upstream_connect_errors
                     .with_label_values(&[&route.name])
@@ -277,32 +321,6 @@ pub async fn send(
                 continue;
             }
         };
-        let mut result = conn.exchange(req, body).await;
-        if let Err(failure) = &result {
-            if conn.reused && failure.unprocessed() {
-                metrics
-                    .upstream_retries
-                    .with_label_values(&[&route.name])
-                    .inc();
-                tracing::debug!(route = %route.name, upstream = %backend.addr, "pooled upstream connection failed before the request was processed; retrying on a fresh one");
-                match upstreams.fresh(&peer, up).await {
-                    Ok(fresh) => {
-                        conn = fresh;
-                        result = conn.exchange(req, body).await;
-                    }
-                    Err(e) => {
-                        // Nothing was processed: like any connect failure,
-                        // move on to the next backend.
-                        metrics
-                            .upstream_connect_errors
-                            .with_label_values(&[&route.name])
-                            .inc();
-                        last_err = connect_rejection(&e);
-                        continue;
-                    }
-                }
-            }
-        }
         ctx.upstream_wait = started.elapsed();
         metrics
             .upstream_latency

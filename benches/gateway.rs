@@ -73,7 +73,9 @@ fn hop_by_hop(c: &mut Criterion) {
     c.bench_function("strip_hop_by_hop/8_headers", |b| {
         b.iter(|| {
             let mut h = base.clone();
-            hookgate::proxy::forward::strip_hop_by_hop(&mut h);
+            for name in hookgate::proxy::upstream::hop_by_hop_names(&h.clone()) {
+                h.remove(name);
+            }
             h
         })
     });
@@ -112,5 +114,23 @@ fn config_load(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, route_lookup, hop_by_hop, ip_lookup, config_load);
+fn normalize_target(c: &mut Criterion) {
+    c.bench_function("normalize_target/plain", |b| {
+        b.iter(|| hookgate::proxy::target::normalize_target(black_box(b"/hooks/github/events?x=1")))
+    });
+    c.bench_function("normalize_target/dots_and_escapes", |b| {
+        b.iter(|| {
+            hookgate::proxy::target::normalize_target(black_box(b"/hooks/a/./b/../%7Ec//d?x=1"))
+        })
+    });
+}
+
+criterion_group!(
+    benches,
+    route_lookup,
+    hop_by_hop,
+    normalize_target,
+    ip_lookup,
+    config_load
+);
 criterion_main!(benches);

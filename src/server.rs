@@ -2,11 +2,10 @@
 
 use crate::admin::Admin;
 use crate::config::Config;
-use crate::connection::Connections;
-use crate::drain::drain_then_exit;
+use crate::connection::Edge;
+use crate::drain::{drain_then_exit, InFlight};
 use crate::metrics::Metrics;
 use crate::proxy::Gateway;
-use crate::proxy_protocol::{PlainProxyProtocol, ProxyProtocol};
 use crate::reload::{Reloader, SighupReload};
 use crate::replay::config::StoreKind;
 use crate::replay::memory::MemoryStore;
@@ -15,7 +14,6 @@ use crate::replay::{ReplaySettings, ReplayStore};
 use crate::tls::{TlsListener, TlsListeners};
 use arc_swap::ArcSwap;
 use pingora::listeners::Listeners;
-use pingora::proxy::HttpProxy;
 use pingora::server::configuration::{Opt, ServerConf};
 use pingora::server::Server;
 use pingora::server::ShutdownWatch;
@@ -46,7 +44,9 @@ fn addresses(cfg: &Config) -> Vec<(String, std::net::SocketAddr)> {
     out
 }
 
-/// Build the pingora server: one proxy service on every listener, one admin service.
+/// Build the pingora server: hookgate's own app on every listener (TLS
+/// listeners are plain TCP to pingora: the handshake runs in
+/// [`crate::connection`], under `header_timeout`), one admin service.
 ///
 /// Unless `upgrade` (sockets are then inherited from the running process),
 /// every address is bound once first: pingora would retry an address in use
@@ -107,25 +107,25 @@ pub fn build(cfg: Config, upgrade: bool) -> anyhow::Result<Built> {
     if let Some(w) = crate::check::redis_persistence(&config.load()) {
         tracing::warn!("{w}");
     }
-    let gateway = Gateway::new(config.clone(), metrics.clone(), store.clone());
-    let mut app = HttpProxy::new(gateway, server.configuration.clone());
-    app.handle_init_modules();
+    let in_flight = InFlight::new(metrics.in_flight.clone());
+    let gateway = Gateway::new(
+        config.clone(),
+        metrics.clone(),
+        store.clone(),
+        in_flight.clone(),
+    );
     let mut endpoints = Listeners::new();
+    let mut acceptors = std::collections::HashMap::new();
     for l in &listeners {
-        match tls.get(&l.name) {
-            Some(t) => endpoints.add_tls_with_settings(&l.addr.to_string(), None, t.settings()?),
-            None => endpoints.add_tcp(&l.addr.to_string()),
+        endpoints.add_tcp(&l.addr.to_string());
+        if let Some(t) = tls.get(&l.name) {
+            acceptors.insert(l.name.clone(), t.settings()?.build());
         }
     }
-    let proxy_protocol = Arc::new(ProxyProtocol::new(config.clone(), metrics.clone()));
-    endpoints.set_pre_tls_callback(proxy_protocol.clone());
     let proxy = Service::with_listeners(
         "hookgate".to_string(),
         endpoints,
-        PlainProxyProtocol::new(
-            proxy_protocol,
-            Connections::new(app, config.clone(), metrics.clone()),
-        ),
+        Edge::new(gateway, config.clone(), metrics.clone(), acceptors),
     );
     let mut admin = Service::new(
         "hookgate-admin".to_string(),
@@ -148,7 +148,7 @@ pub fn build(cfg: Config, upgrade: bool) -> anyhow::Result<Built> {
             tls,
         },
     ));
-    drain_then_exit(server.watch_execution_phase(), metrics.clone(), store);
+    drain_then_exit(server.watch_execution_phase(), in_flight, store);
     Ok(Built {
         server,
         config,

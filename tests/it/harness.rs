@@ -637,3 +637,223 @@ pub fn sign(
 ) -> Vec<(String, String)> {
     sign_with(v, path, &[("content-type", content_type)], body, at)
 }
+
+// === helpers for the hardening tests (attacks, upstream, connections, memory) ===
+
+/// Keys for the harness's `[[listener]]` table, placed before the routes:
+/// TOML lines that precede the first `[[route]]` belong to the listener.
+pub fn listener_keys(keys: &str, routes: &str) -> String {
+    format!("{keys}\n\n{routes}")
+}
+
+/// Peak resident memory of a process (`VmHWM`), in bytes.
+pub fn vm_hwm(pid: i32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/PID/status");
+    kib * 1024
+}
+
+/// One HTTP/1.1 response read off a raw socket.
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    pub status: u16,
+    /// Header lines, names lower-cased.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl RawResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Read every response on `s` until the server closes it (or 10 s pass).
+/// Responses must carry a Content-Length (hookgate's and the harness
+/// upstreams' do).
+pub fn read_responses(s: &mut TcpStream) -> Vec<RawResponse> {
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    parse_responses(&raw)
+}
+
+/// Split a byte stream into the responses it holds.
+pub fn parse_responses(mut raw: &[u8]) -> Vec<RawResponse> {
+    let mut out = Vec::new();
+    while let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+        let head = String::from_utf8_lossy(&raw[..end]).into_owned();
+        let mut lines = head.split("\r\n");
+        let status = lines
+            .next()
+            .and_then(|l| l.split(' ').nth(1))
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+            .collect();
+        let len = headers
+            .iter()
+            .find(|(k, _)| k == "content-length")
+            .map_or(0, |(_, v)| v.parse().unwrap_or(0));
+        let body_end = (end + 4 + len).min(raw.len());
+        out.push(RawResponse {
+            status,
+            headers,
+            body: raw[end + 4..body_end].to_vec(),
+        });
+        raw = &raw[body_end..];
+    }
+    out
+}
+
+/// What a [`RawUpstream`] answers to a request.
+pub enum Reply {
+    /// Write these bytes (one or more responses, interim ones included).
+    Bytes(Vec<u8>),
+    /// Sleep, then write.
+    Later(Duration, Vec<u8>),
+    /// Write these bytes (possibly none), then close the connection.
+    Close(Vec<u8>),
+}
+
+/// A raw-socket HTTP/1.1 upstream for answers a real server would not give
+/// (interim responses, stray `101`s, resets): it records every request
+/// (head and body) and answers through `script`.
+pub struct RawUpstream {
+    pub addr: SocketAddr,
+    pub requests: Arc<Mutex<Vec<Recorded>>>,
+    /// Connections accepted.
+    pub connections: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+type Script = dyn Fn(usize, &Recorded) -> Reply + Send + Sync;
+
+impl RawUpstream {
+    /// Answer each request with `script(index, request)`, `index` counting
+    /// every request received so far from 0; connections are kept alive.
+    pub fn start(script: impl Fn(usize, &Recorded) -> Reply + Send + Sync + 'static) -> Self {
+        Self::launch(Arc::new(script), false)
+    }
+
+    /// Like [`RawUpstream::start`], but a connection that already served a
+    /// request is closed *unread* as soon as the next request's bytes arrive,
+    /// so the kernel resets it: what a keep-alive upstream does when it
+    /// times out an idle connection just as the proxy reuses it.
+    pub fn closing_reused(
+        script: impl Fn(usize, &Recorded) -> Reply + Send + Sync + 'static,
+    ) -> Self {
+        Self::launch(Arc::new(script), true)
+    }
+
+    fn launch(script: Arc<Script>, reset_reused: bool) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let requests: Arc<Mutex<Vec<Recorded>>> = Default::default();
+        let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (reqs, conns) = (requests.clone(), connections.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                conns.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let (reqs, script) = (reqs.clone(), script.clone());
+                std::thread::spawn(move || serve_raw(stream, &reqs, &*script, reset_reused));
+            }
+        });
+        RawUpstream {
+            addr,
+            requests,
+            connections,
+        }
+    }
+
+    pub fn received(&self) -> Vec<Recorded> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+fn serve_raw(mut s: TcpStream, reqs: &Mutex<Vec<Recorded>>, script: &Script, reset_reused: bool) {
+    let mut buf = Vec::new();
+    let mut served = 0;
+    loop {
+        if reset_reused && served > 0 && buf.is_empty() {
+            // Wait for the next request's first bytes, then close unread: RST.
+            let mut probe = [0u8; 1];
+            let _ = s.peek(&mut probe);
+            return;
+        }
+        let Some(req) = read_raw_request(&mut s, &mut buf) else {
+            return;
+        };
+        let index = {
+            let mut all = reqs.lock().unwrap();
+            all.push(req.clone());
+            all.len() - 1
+        };
+        let (bytes, close) = match script(index, &req) {
+            Reply::Bytes(b) => (b, false),
+            Reply::Later(d, b) => {
+                std::thread::sleep(d);
+                (b, false)
+            }
+            Reply::Close(b) => (b, true),
+        };
+        if s.write_all(&bytes).is_err() || close {
+            return;
+        }
+        served += 1;
+    }
+}
+
+/// Read one request (Content-Length framed) from `s`, `buf` holding bytes read ahead.
+fn read_raw_request(s: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Recorded> {
+    let mut chunk = [0u8; 16 * 1024];
+    let end = loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break end;
+        }
+        let n = s.read(&mut chunk).ok().filter(|&n| n > 0)?;
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let mut first = lines.next()?.split(' ');
+    let (method, path) = (first.next()?.to_string(), first.next()?.to_string());
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let len: usize = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .map_or(0, |(_, v)| v.parse().unwrap_or(0));
+    while buf.len() < end + 4 + len {
+        let n = s.read(&mut chunk).ok().filter(|&n| n > 0)?;
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let body = buf[end + 4..end + 4 + len].to_vec();
+    buf.drain(..end + 4 + len);
+    Some(Recorded {
+        method,
+        path,
+        headers,
+        body,
+    })
+}
+
+/// `HTTP/1.1 <status>` with a body and a Content-Length.
+pub fn http_response(status: u16, body: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 {status} X\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}

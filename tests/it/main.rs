@@ -4,10 +4,13 @@
 mod harness;
 
 mod admin;
+mod attacks;
 mod cli;
+mod connections;
 mod forwarding;
 mod fuzz_corpus;
 mod limits;
+mod memory;
 mod observability;
 mod prometheus;
 mod reload;
@@ -16,3 +19,4 @@ mod replay_store;
 mod signatures;
 mod startup;
 mod tls;
+mod upstream;

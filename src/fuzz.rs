@@ -23,6 +23,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("config_loader", config_loader),
     ("signature_headers", signature_headers),
     ("proxy_header", proxy_header),
+    ("path_normaliser", path_normaliser),
 ];
 
 /// Relative paths in fuzzed configs resolve here: a directory that does not
@@ -200,6 +201,41 @@ pub fn proxy_header(data: &[u8]) {
             consumed <= 16 + 4096,
             "accepted a {consumed}-byte PROXY header"
         );
+    }
+}
+
+/// The request-target and `Host` normalisers, each fed the whole input.
+/// Whatever they accept must come out in normal form: normalising it again
+/// changes nothing, and no dot segment, empty segment, encoded slash or
+/// backslash is left for an upstream to read differently from the route
+/// hookgate matched. Any violation panics, which the fuzzer reports.
+pub fn path_normaliser(data: &[u8]) {
+    use crate::proxy::target::{normalize_host, normalize_target};
+    if let Ok(t) = normalize_target(data) {
+        let path = t.path.as_str();
+        assert!(path.starts_with('/'), "{path:?} is not absolute");
+        assert!(
+            !path.contains("//") && !path.split('/').any(|s| s == "." || s == ".."),
+            "{path:?} keeps an empty or dot segment"
+        );
+        assert!(
+            !path.contains("%2F") && !path.contains('\\'),
+            "{path:?} keeps a slash that reads differently upstream"
+        );
+        let again = normalize_target(t.path_and_query().as_bytes());
+        assert_eq!(
+            again.as_ref().map(|a| a.path.as_str()),
+            Ok(path),
+            "the forwarded target routes differently"
+        );
+    }
+    if let Ok(h) = normalize_host(data) {
+        assert!(
+            !h.name.ends_with('.') && !h.name.bytes().any(|b| b.is_ascii_uppercase()),
+            "{:?} is not in normal form",
+            h.name
+        );
+        assert_eq!(normalize_host(h.header_value().as_bytes()), Ok(h.clone()));
     }
 }
 

@@ -55,6 +55,28 @@ fn committed_corpus_replays_cleanly() {
     }
 }
 
+/// The path-normaliser seeds carry the route-bypass spellings of issue 9
+/// (open `/hooks/ping`, signed `/hooks/payments`): each is refused or lands
+/// on the signed route, never on the open one.
+#[test]
+fn path_normaliser_seeds_never_route_a_bypass_to_the_open_route() {
+    let dir = fuzz_dir().join("corpus/path_normaliser");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.starts_with("bypass-") {
+            continue;
+        }
+        let raw = std::fs::read(&path).unwrap();
+        if let Ok(t) = hookgate::proxy::target::normalize_target(&raw) {
+            assert_eq!(t.path, "/hooks/payments", "{name}");
+        }
+        n += 1;
+    }
+    assert!(n >= 10, "only {n} bypass seeds in {}", dir.display());
+}
+
 /// Rewrites the generated seeds. Run after adding presets:
 /// `cargo test --test it fuzz_corpus::write_seed_corpus -- --ignored`.
 #[test]

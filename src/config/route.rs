@@ -13,6 +13,7 @@ use super::upstream::{self, Resolve};
 use super::{bounded, limits, listener};
 use crate::allowlist::IpPolicy;
 use crate::identity::{ClientCertPolicy, IdentityRules};
+use crate::proxy::target::{normalize_host, normalize_path};
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
@@ -67,13 +68,7 @@ fn validate(c: &mut Collector, r: &FileRoute, x: &RouteCtx<'_>) -> Option<Route>
     let errors_before = c.error_count();
     check_name(c, key, &r.name);
     let prefix = r.path_prefix.get_ref();
-    if !prefix.starts_with('/') {
-        c.push(
-            format!("{key}.path_prefix"),
-            format!("path prefix {prefix:?} must start with '/'"),
-            Some(r.path_prefix.span()),
-        );
-    }
+    path_prefix(c, key, &r.path_prefix);
     let host = r.host.as_ref().and_then(|h| host(c, key, h));
     let max_body_bytes = bounded(
         c,
@@ -155,17 +150,44 @@ fn check_name(c: &mut Collector, key: &str, name: &Spanned<String>) {
 }
 
 /// A bare host name, lower-cased.
+/// Requests are matched on their normalised path ([`normalize_path`]), so a
+/// prefix that normalisation would change (`/a//b`, `/a/./b`, `/x%7e`, a
+/// raw non-ASCII byte) could never match anything: refused, naming the form
+/// to write instead.
+fn path_prefix(c: &mut Collector, key: &str, p: &Spanned<String>) {
+    let v = p.get_ref();
+    let problem = if !v.starts_with('/') {
+        format!("path prefix {v:?} must start with '/'")
+    } else {
+        match normalize_path(v.as_bytes()) {
+            Ok(n) if n == *v => return,
+            Ok(n) => format!(
+                "path prefix {v:?} could never match: requests are matched in normal form (README \"The request path\"); write {n:?}"
+            ),
+            Err(e) => format!(
+                "path prefix {v:?} could never match: {e}, and such requests are refused (400)"
+            ),
+        }
+    };
+    c.push(format!("{key}.path_prefix"), problem, Some(p.span()));
+}
+
+/// The route's host in the form requests' `Host` headers are matched in
+/// ([`normalize_host`]: lower case, one trailing dot dropped), so
+/// `host = "A.Example."` matches `Host: a.example`.
 fn host(c: &mut Collector, key: &str, h: &Spanned<String>) -> Option<String> {
     let v = h.get_ref();
-    if v.is_empty() || v.contains('/') || v.contains(':') {
-        c.push(
-            format!("{key}.host"),
-            format!("invalid host {v:?}: give a bare host name without port"),
-            Some(h.span()),
-        );
-        return None;
+    match normalize_host(v.as_bytes()) {
+        Ok(n) if n.port.is_none() => Some(n.name),
+        _ => {
+            c.push(
+                format!("{key}.host"),
+                format!("invalid host {v:?}: give a bare host name without port"),
+                Some(h.span()),
+            );
+            None
+        }
     }
-    Some(v.to_ascii_lowercase())
 }
 
 /// `client_cert = { ... }`: the identities this route accepts.

@@ -522,6 +522,52 @@ fn admin_token_comes_from_env_or_file_and_is_long_enough() {
     assert!(msg.starts_with("needs [admin] token"), "{msg}");
 }
 
+/// Requests are routed on their normalised path and host, so a route must
+/// be written in that form: a prefix normalisation would change could never
+/// match and is refused; a host is normalised the same way as `Host`.
+#[test]
+fn routes_are_written_in_the_form_requests_are_matched_in() {
+    let line = line_of(BASE, "path_prefix");
+    for (prefix, says) in [
+        ("/hooks//github", "write \"/hooks/github\""),
+        ("/hooks/./x/../github", "write \"/hooks/github\""),
+        ("/hooks/%7egithub", "write \"/hooks/~github\""),
+        ("/hooks/caf\u{e9}", "write \"/hooks/caf%C3%A9\""),
+        ("/hooks/%3bx", "write \"/hooks/%3Bx\""),
+        ("/hooks/a%2Fb", "encoded slash"),
+        ("/hooks/a\\b", "backslash"),
+        ("/hooks/..;/x", "dot segment with parameters"),
+        ("/..", "above the root"),
+        ("hooks", "must start with '/'"),
+    ] {
+        let src = BASE.replace("\"/hooks/github\"", &format!("{prefix:?}"));
+        let msg = one_error(&src, "route \"github\".path_prefix", line);
+        assert!(msg.contains(says), "{prefix}: {msg}");
+    }
+    for ok in [
+        "/",
+        "/hooks/",
+        "/hooks/~github",
+        "/hooks/a%3Bb",
+        "/hooks/caf%C3%A9",
+    ] {
+        let src = BASE.replace("\"/hooks/github\"", &format!("{ok:?}"));
+        assert!(parse(Path::new("x.toml"), &src).is_ok(), "{ok}");
+    }
+
+    let with_host = |h: &str| BASE.replace("path_prefix", &format!("host = {h:?}\npath_prefix"));
+    let cfg = parse(Path::new("x.toml"), &with_host("Hooks.Example.COM.")).unwrap();
+    assert_eq!(cfg.routes[0].host.as_deref(), Some("hooks.example.com"));
+    assert!(cfg
+        .route_for(Some("hooks.example.com"), "/hooks/github")
+        .is_some());
+    for bad in ["a.example:443", "a/b", "", "a..example", "[::1]:80"] {
+        let src = with_host(bad);
+        let msg = one_error(&src, "route \"github\".host", line_of(&src, "host ="));
+        assert!(msg.contains("bare host name without port"), "{bad}: {msg}");
+    }
+}
+
 #[test]
 fn host_names_are_not_resolved_offline() {
     let src = BASE.replace("\"127.0.0.1:3000\", ", "\"upstream.example:3000\", ");

@@ -39,7 +39,7 @@ fn connections_past_max_connections_are_closed_at_once_and_counted() {
     });
     let mut refused = TcpStream::connect(gw.addr).unwrap();
     assert!(
-        closed_within(&mut refused, Duration::from_secs(3)),
+        closed_within(&mut refused, Duration::from_secs(5)),
         "the fourth connection is closed at once, not at header_timeout"
     );
     assert_eq!(

@@ -359,7 +359,7 @@ impl Gateway {
 
     /// Wait (bounded) until the access log has a line for `request_id`.
     pub fn wait_access_log(&self, request_id: &str) -> serde_json::Value {
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if let Some(v) = self.access_log(request_id).into_iter().next() {
                 return v;

@@ -47,7 +47,7 @@ fn health_ready_and_metrics_move() {
     // The overhead histogram is observed after the response (it includes
     // relaying it), so wait for it; everything else is counted before.
     eventually(
-        Duration::from_secs(5),
+        Duration::from_secs(10),
         "the overhead to be observed",
         || gw.metric("hookgate_overhead_seconds_count{route=\"m\"}") >= 3.0,
     );
@@ -96,7 +96,7 @@ fn sigterm_lets_in_flight_requests_finish() {
     });
     // Wait until the upstream has the request, then ask hookgate to stop.
     eventually(
-        Duration::from_secs(5),
+        Duration::from_secs(10),
         "the request to reach the upstream",
         || !up.received().is_empty(),
     );

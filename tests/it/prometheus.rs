@@ -74,7 +74,7 @@ fn rules_and_dashboard_use_only_exported_metrics() {
     );
     let gw = Gateway::start(&(tls + &route("p", "/p", up.addr, table)));
     // The expiry gauge is published by the once-a-second upkeep task.
-    eventually(Duration::from_secs(5), "the expiry gauge", || {
+    eventually(Duration::from_secs(10), "the expiry gauge", || {
         gw.metrics()
             .contains("hookgate_tls_certificate_expiry_days{")
     });

@@ -121,7 +121,7 @@ fn sighup_and_cli_reload() {
     let gw = Gateway::start(&route("r", "/r", a.addr, ""));
     rewrite(&gw, &a.addr.to_string(), &b.addr.to_string());
     gw.signal("HUP");
-    eventually(Duration::from_secs(5), "SIGHUP to reload", || {
+    eventually(Duration::from_secs(10), "SIGHUP to reload", || {
         gw.metric("hookgate_config_generation") >= 2.0
     });
     assert_eq!(

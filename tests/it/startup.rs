@@ -46,7 +46,7 @@ fn a_second_gateway_on_ports_in_use_exits_at_once_naming_the_listener() {
     let second = dir.path().join("second.toml");
     let admin2 = format!("127.0.0.1:{}", free_port());
     std::fs::write(&second, text.replace(&first.admin.to_string(), &admin2)).unwrap();
-    let (code, err, took) = run_expecting_exit(&second, Duration::from_secs(10));
+    let (code, err, took) = run_expecting_exit(&second, Duration::from_secs(20));
     assert_eq!(code, Some(1), "{err}");
     assert!(
         err.contains(&format!(
@@ -55,7 +55,10 @@ fn a_second_gateway_on_ports_in_use_exits_at_once_naming_the_listener() {
         )),
         "{err}"
     );
-    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert!(
+        took < Duration::from_secs(10),
+        "took {took:?} (pingora alone retries for 30 s)"
+    );
 
     // The very same config: the admin address is the first one taken.
     let (code, err, _) = run_expecting_exit(&first.config, Duration::from_secs(10));

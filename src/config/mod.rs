@@ -365,7 +365,7 @@ fn validate_route(
     };
     let verifier = match &r.verify {
         None => None,
-        Some(v) => match crate::verify::Verifier::from_file(v, base_dir) {
+        Some(v) => match crate::verify::Verifier::from_file(v, base_dir, name) {
             Ok(v) => Some(v),
             Err(e) => {
                 // Point at the offending secret when the error is about one.
@@ -415,11 +415,7 @@ fn validate_route(
         );
         ok = false;
     }
-    let replay = match r.replay.validate(
-        verifier.as_ref().and_then(|v| v.signed_replay_header()),
-        verifier.as_ref().and_then(|v| v.tolerance()),
-        verifier.is_some(),
-    ) {
+    let replay = match r.replay.validate(verifier.as_ref()) {
         Ok(p) => p,
         Err((k, m)) => {
             c.push(format!("{key}.{k}"), m, span(&r.name));

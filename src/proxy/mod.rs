@@ -110,10 +110,17 @@ impl Gateway {
         // without a valid-looking signature cannot make hookgate buffer a body.
         let now = SystemTime::now();
         let pre = match &route.verifier {
-            Some(v) => Some(
-                v.precheck(&request_parts(session), now)
-                    .map_err(|r| (r, true))?,
-            ),
+            Some(v) => match v
+                .before_body(&request_parts(session), now)
+                .map_err(|r| (r, true))?
+            {
+                crate::verify::BeforeBody::Continue(pre) => Some(pre),
+                crate::verify::BeforeBody::Answer(reply) => {
+                    ctx.settle(&self.metrics, "handshake");
+                    respond::send_reply(session, ctx, reply, true).await;
+                    return Ok(());
+                }
+            },
             None => None,
         };
 
@@ -141,10 +148,13 @@ impl Gateway {
             .with_label_values(&[&route.name])
             .inc_by(ctx.bytes_in);
 
+        let mut digest = None;
         if let (Some(v), Some(pre)) = (&route.verifier, &pre) {
-            let verified = v
-                .verify(pre, &request_parts(session), &body, now)
+            let done = v
+                .after_body(pre, &request_parts(session), &body, now)
+                .await
                 .map_err(|r| (r, false))?;
+            let verified = done.verified;
             self.metrics
                 .signatures_verified
                 .with_label_values(&[&route.name, &verified.key_id])
@@ -155,10 +165,15 @@ impl Gateway {
                     format!("{}; key={}", verified.scheme, verified.key_id),
                 ));
             }
+            if let Some(reply) = done.answer {
+                ctx.settle(&self.metrics, "handshake");
+                respond::send_reply(session, ctx, reply, false).await;
+                return Ok(());
+            }
+            digest = Some(verified.signature_digest);
         }
 
         let key = route.replay.as_ref().and_then(|p| {
-            let digest = pre.as_ref().map(|p| p.signature_digest());
             p.key
                 .extract(&session.req_header().headers, digest.as_deref())
         });

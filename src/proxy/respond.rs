@@ -70,6 +70,40 @@ pub async fn send_json(
     let _ = session.write_response_body(Some(body), true).await;
 }
 
+/// Send a handshake answer built by the verifier (`outcome="handshake"`).
+pub async fn send_reply(
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+    reply: crate::verify::Reply,
+    close: bool,
+) {
+    ctx.status = reply.status;
+    let Ok(mut resp) = ResponseHeader::build(reply.status, Some(4)) else {
+        return;
+    };
+    let fixed = [
+        ("content-length", reply.body.len().to_string()),
+        ("x-request-id", ctx.request_id.clone()),
+        ("cache-control", "no-store".to_string()),
+    ];
+    for (k, v) in reply.headers.into_iter().chain(fixed) {
+        let _ = resp.insert_header(k, v);
+    }
+    if close {
+        session.set_keepalive(None);
+        let _ = resp.insert_header("connection", "close");
+    }
+    if session
+        .write_response_header(Box::new(resp), false)
+        .await
+        .is_ok()
+    {
+        let _ = session
+            .write_response_body(Some(Bytes::from(reply.body)), true)
+            .await;
+    }
+}
+
 fn retry_after(reason: Reason) -> Option<u32> {
     match reason {
         Reason::ReplayStoreFull | Reason::ReplayStoreUnavailable => Some(5),

@@ -141,8 +141,9 @@ pub struct FileRouteReplay {
 /// What identifies a delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeySource {
-    /// A header's value (bounded), e.g. `webhook-id`.
-    Header(http::HeaderName),
+    /// A header's value (bounded), e.g. `webhook-id`: the first of the names present
+    /// (Svix senders use `svix-id` or, white-labelled, `webhook-id`).
+    Header(Vec<http::HeaderName>),
     /// SHA-256 of the verified signature bytes.
     SignatureDigest,
 }
@@ -179,8 +180,8 @@ impl KeySource {
     ) -> Option<String> {
         match self {
             KeySource::SignatureDigest => signature_digest.map(|d| format!("sig:{d}")),
-            KeySource::Header(h) => {
-                let v = headers.get(h)?.as_bytes();
+            KeySource::Header(names) => {
+                let v = names.iter().find_map(|h| headers.get(h))?.as_bytes();
                 if v.is_empty() {
                     return None;
                 }
@@ -201,39 +202,53 @@ impl KeySource {
 pub const SKEW: Duration = Duration::from_secs(60);
 
 impl FileRouteReplay {
-    /// Validate against the route's scheme. `signed_id` is the scheme's
-    /// delivery-id header when the signature covers it; `tolerance` is the
-    /// scheme's window (None: no timestamp). Returns `None` for `key = "none"`.
+    /// Validate against the route's verifier. Returns `None` for `key = "none"`
+    /// and when the scheme's default is no replay protection.
+    ///
+    /// The default key comes from the preset's row and obeys one rule: it
+    /// never makes two distinct real deliveries collide, so it is never a
+    /// shared token or credential (`key = "signature"` is refused for those).
     pub fn validate(
         &self,
-        signed_id: Option<&'static str>,
-        tolerance: Option<Duration>,
-        verified: bool,
+        verifier: Option<&crate::verify::Verifier>,
     ) -> Result<Option<RouteReplay>, (String, String)> {
+        use crate::verify::DefaultKey;
         let err = |k: &str, m: String| (format!("replay.{k}"), m);
+        let tolerance = verifier.and_then(|v| v.tolerance());
         let key = match self.key.as_deref() {
             Some("none") => return Ok(None),
-            Some("signature") if !verified => {
-                return Err(err(
-                    "key",
-                    "\"signature\" needs a [route.verify] table".into(),
-                ))
-            }
-            Some("signature") => KeySource::SignatureDigest,
-            Some(k) if k.starts_with("header:") => KeySource::Header(
+            Some("signature") => match verifier {
+                None => {
+                    return Err(err(
+                        "key",
+                        "\"signature\" needs a [route.verify] table".into(),
+                    ))
+                }
+                Some(v) if !v.covers_body() => {
+                    return Err(err(
+                        "key",
+                        format!(
+                            "\"signature\": {} sends the same token or credentials on every delivery, so every delivery after the first would be dropped as a duplicate; use \"header:NAME\" or \"none\"",
+                            v.scheme_name()
+                        ),
+                    ))
+                }
+                Some(_) => KeySource::SignatureDigest,
+            },
+            Some(k) if k.starts_with("header:") => KeySource::Header(vec![
                 http::HeaderName::from_bytes(&k.as_bytes()["header:".len()..])
                     .map_err(|_| err("key", format!("{k:?}: invalid header name")))?,
-            ),
+            ]),
             Some(k) => {
                 return Err(err(
                     "key",
                     format!("{k:?}: use \"header:NAME\", \"signature\" or \"none\""),
                 ))
             }
-            None => match signed_id {
-                Some(h) => KeySource::Header(http::HeaderName::from_static(h)),
-                None if verified => KeySource::SignatureDigest,
-                None => return Ok(None),
+            None => match verifier.map(|v| v.default_replay_key()) {
+                Some(DefaultKey::Header(names, _)) => KeySource::Header(names.clone()),
+                Some(DefaultKey::Signature) => KeySource::SignatureDigest,
+                Some(DefaultKey::None) | None => return Ok(None),
             },
         };
         let retain = match (tolerance, self.ttl) {

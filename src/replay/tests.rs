@@ -286,32 +286,38 @@ async fn redis_not_running_at_start_is_not_fatal() {
     ));
 }
 
+fn verifier(table: &str) -> crate::verify::Verifier {
+    let f: crate::verify::FileVerify = toml::from_str(table).unwrap();
+    crate::verify::Verifier::from_file(&f, std::path::Path::new("."), "r").unwrap()
+}
+
 #[test]
 fn route_policy_defaults() {
     let f = FileRouteReplay::default();
     // A signed delivery id is the key; retention covers the timestamp window.
-    let p = f
-        .validate(Some("webhook-id"), Some(Duration::from_secs(300)), true)
-        .unwrap()
-        .unwrap();
+    let sw = verifier(
+        "scheme = \"standard-webhooks\"\nsecrets = [\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"]",
+    );
+    let p = f.validate(Some(&sw)).unwrap().unwrap();
     assert_eq!(
         p.key,
-        KeySource::Header(http::HeaderName::from_static("webhook-id"))
+        KeySource::Header(vec![http::HeaderName::from_static("webhook-id")])
     );
     assert_eq!(p.retain, Duration::from_secs(660));
-    // No signed id: the signature digest; no timestamp: 72h.
-    let p = f.validate(None, None, true).unwrap().unwrap();
+    // Signed bytes unique per delivery: the signature digest; no timestamp: 72h.
+    let cb = verifier("scheme = \"coinbase\"\nsecrets = [\"s\"]");
+    let p = f.validate(Some(&cb)).unwrap().unwrap();
     assert_eq!(p.key, KeySource::SignatureDigest);
     assert_eq!(p.retain, Duration::from_secs(72 * 3600));
     assert_eq!(p.on_duplicate, OnDuplicate::Ack);
     // Unauthenticated routes have nothing to key on unless told.
-    assert_eq!(f.validate(None, None, false).unwrap(), None);
+    assert_eq!(f.validate(None).unwrap(), None);
     let short = FileRouteReplay {
         ttl: Some(crate::config::units::Dur(Duration::from_secs(10))),
         ..Default::default()
     };
     assert!(short
-        .validate(None, Some(Duration::from_secs(300)), true)
+        .validate(Some(&sw))
         .unwrap_err()
         .1
         .contains("twice the timestamp tolerance"));
@@ -319,14 +325,51 @@ fn route_policy_defaults() {
         key: Some("cookie:x".into()),
         ..Default::default()
     };
-    assert_eq!(bad.validate(None, None, true).unwrap_err().0, "replay.key");
+    assert_eq!(bad.validate(Some(&cb)).unwrap_err().0, "replay.key");
+}
+
+/// D1: a shared token or Basic credential is the same on every delivery, so
+/// it can never be the replay key: neither by default nor when asked for.
+#[test]
+fn token_and_basic_schemes_never_key_on_the_credential() {
+    for table in [
+        "scheme = \"gitlab\"\nsecrets = [\"t\"]",
+        "scheme = \"okta\"\nsecrets = [\"t\"]",
+        "scheme = \"basic-auth\"\nsecrets = [\"u:p\"]",
+        "scheme = \"postmark\"\nsecrets = [\"u:p\"]",
+    ] {
+        let v = verifier(table);
+        let p = FileRouteReplay::default().validate(Some(&v)).unwrap();
+        assert!(
+            !matches!(
+                p,
+                Some(RouteReplay {
+                    key: KeySource::SignatureDigest,
+                    ..
+                })
+            ),
+            "{table}"
+        );
+        let asked = FileRouteReplay {
+            key: Some("signature".into()),
+            ..Default::default()
+        };
+        assert!(
+            asked
+                .validate(Some(&v))
+                .unwrap_err()
+                .1
+                .contains("every delivery after the first"),
+            "{table}"
+        );
+    }
 }
 
 #[test]
 fn key_extraction_is_bounded() {
     let mut h = http::HeaderMap::new();
     h.insert("x-id", "abc".parse().unwrap());
-    let k = KeySource::Header(http::HeaderName::from_static("x-id"));
+    let k = KeySource::Header(vec![http::HeaderName::from_static("x-id")]);
     assert_eq!(k.extract(&h, None).as_deref(), Some("id:abc"));
     h.insert("x-id", "a".repeat(5000).parse().unwrap());
     let long = k.extract(&h, None).unwrap();

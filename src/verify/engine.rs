@@ -1,18 +1,18 @@
-//! The verifier: a scheme plus compiled keys, checking requests and signing test ones.
+//! The verifier: a compiled scheme plus keys, checking requests and signing test ones.
 
-use super::keys::{self, ct_eq, ct_eq_hashed, Key, KeyEntry, PasswordCheck};
-use super::parse::{self, Found};
-use super::{
-    presets, Algorithm, Encoding, FileVerify, Part, Scheme, SigLocation, TsFormat, TsLocation,
-    DEFAULT_TOLERANCE,
-};
+use super::content::{self, Inputs};
+use super::handshake::{Handshaker, Reply};
+use super::keys::{self, ct_eq, ct_eq_hashed, Key, KeyEntry, MacKey, PasswordCheck};
+use super::parse::{self, Candidate};
+use super::providers;
+use super::scheme::{self, Scheme, SigLoc, TsLoc};
+use super::spec::{Alg, KeyFmt, Provider, Replay};
+use super::{generic, FileVerify, DEFAULT_TOLERANCE};
 use crate::reject::{Reason, Rejection};
-use base64::Engine;
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
 use sha2::{Digest, Sha256};
-use std::borrow::Cow;
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 /// The parts of a request the engine reads.
 pub struct RequestParts<'a> {
@@ -27,21 +27,10 @@ pub struct RequestParts<'a> {
 /// What the header-only check found, carried to [`Verifier::verify`].
 #[derive(Debug)]
 pub struct Precheck {
-    candidates: Vec<Vec<u8>>,
+    candidates: Vec<Candidate>,
     timestamp: Option<Vec<u8>>,
     legacy: bool,
-}
-
-impl Precheck {
-    /// The raw signature material, used as a replay key digest when the
-    /// provider sends no delivery id.
-    pub fn signature_digest(&self) -> String {
-        let mut h = Sha256::new();
-        for c in &self.candidates {
-            h.update(c);
-        }
-        hex::encode(h.finalize())
-    }
+    alg: Alg,
 }
 
 /// A successful verification.
@@ -51,6 +40,27 @@ pub struct Verified {
     pub scheme: &'static str,
     /// Which secret matched: its `id` or index. Never the secret.
     pub key_id: String,
+    /// SHA-256 of the signature that matched: the replay key when the
+    /// preset's signed bytes are unique per delivery.
+    pub signature_digest: String,
+}
+
+/// What the request path does before reading the body.
+#[derive(Debug)]
+pub enum BeforeBody {
+    /// Read the body and verify it.
+    Continue(Precheck),
+    /// A handshake hookgate answers itself; nothing is forwarded.
+    Answer(Reply),
+}
+
+/// What the request path does once the body is verified.
+#[derive(Debug)]
+pub struct AfterBody {
+    /// The verification result.
+    pub verified: Verified,
+    /// A signed handshake hookgate answers itself instead of forwarding.
+    pub answer: Option<Reply>,
 }
 
 /// A config error inside `[route.verify]`: key path and message.
@@ -68,6 +78,17 @@ pub struct VerifyConfigError {
 #[error("{0}")]
 pub struct SignError(pub String);
 
+/// The replay key a route uses when `[route.replay] key` is not set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DefaultKey {
+    /// A delivery-id header (first present of the names), and whether the signature covers it.
+    Header(Vec<HeaderName>, bool),
+    /// The digest of the verified signature.
+    Signature,
+    /// No replay protection.
+    None,
+}
+
 /// One scheme with its keys.
 #[derive(Clone)]
 struct Compiled {
@@ -75,19 +96,23 @@ struct Compiled {
     keys: Vec<KeyEntry>,
 }
 
-/// A route's verifier: immutable, built at load.
+/// A route's verifier: built at load; only a learned handshake secret changes.
 #[derive(Clone)]
 pub struct Verifier {
     primary: Compiled,
     /// GitHub/Meta legacy SHA-1 header, tried only when the primary header is absent.
     legacy: Option<Compiled>,
+    provider: Option<&'static Provider>,
+    default_key: DefaultKey,
     tolerance: Duration,
     public_url: Option<String>,
+    webhook_id: Option<String>,
+    handshaker: Option<Handshaker>,
     /// Send `X-Hookgate-Verified` upstream.
     pub forward_header: bool,
 }
 
-fn cfg_err(key: &str, message: impl Into<String>) -> VerifyConfigError {
+pub(super) fn cfg_err(key: &str, message: impl Into<String>) -> VerifyConfigError {
     VerifyConfigError {
         key: key.to_string(),
         message: message.into(),
@@ -95,33 +120,66 @@ fn cfg_err(key: &str, message: impl Into<String>) -> VerifyConfigError {
 }
 
 impl Verifier {
-    /// Build from `[route.verify]`; relative `file:` secrets resolve against `base_dir`.
-    pub fn from_file(f: &FileVerify, base_dir: &Path) -> Result<Verifier, VerifyConfigError> {
+    /// Build from `[route.verify]` of route `route`; relative `file:` paths resolve against `base_dir`.
+    pub fn from_file(
+        f: &FileVerify,
+        base_dir: &Path,
+        route: &str,
+    ) -> Result<Verifier, VerifyConfigError> {
         let name = f.scheme.get_ref().as_str();
-        let scheme = presets::build(name, f)?;
-        if f.secrets.is_empty() {
+        let (scheme, provider) = if name == "generic" {
+            (generic::scheme(f)?, None)
+        } else {
+            let p = providers::find(name).ok_or_else(|| {
+                cfg_err(
+                    "verify.scheme",
+                    format!(
+                        "unknown scheme {name:?} (known: {})",
+                        super::known_schemes().join(", ")
+                    ),
+                )
+            })?;
+            if let Some(knob) = generic::knobs_set(f) {
+                return Err(cfg_err(
+                    &format!("verify.{knob}"),
+                    format!("only for scheme = \"generic\"; preset {name:?} fixes it"),
+                ));
+            }
+            let s = scheme::compile(p.name, &p.spec)
+                .map_err(|e| cfg_err(&format!("verify.{}", e.knob), e.message))?;
+            (s, Some(p))
+        };
+        let handshaker = Handshaker::from_file(f, provider, base_dir, route)?;
+        let compile = |s: &Scheme| {
+            keys::compile(&f.secrets, s.alg, s.key, base_dir).map_err(|(k, m)| cfg_err(&k, m))
+        };
+        let needs_secrets =
+            scheme.key != KeyFmt::Remote && !handshaker.as_ref().is_some_and(|h| h.learns_secret());
+        if needs_secrets && f.secrets.is_empty() {
             return Err(cfg_err(
                 "verify.secrets",
                 "at least one secret (or public key) is required",
             ));
         }
-        let compile = |s: &Scheme| {
-            keys::compile(&f.secrets, s.algorithm, s.key_format, base_dir)
-                .map_err(|(k, m)| cfg_err(&k, m))
-        };
-        let legacy = if f.legacy_sha1.unwrap_or(false) {
-            let l = presets::legacy_sha1(name).ok_or_else(|| {
-                cfg_err(
+        let legacy = match (
+            f.legacy_sha1.unwrap_or(false),
+            provider.and_then(|p| p.legacy),
+        ) {
+            (false, _) => None,
+            (true, Some(spec)) => {
+                let s = scheme::compile(scheme.name, spec)
+                    .map_err(|e| cfg_err("verify.legacy_sha1", e.message))?;
+                Some(Compiled {
+                    keys: compile(&s)?,
+                    scheme: s,
+                })
+            }
+            (true, None) => {
+                return Err(cfg_err(
                     "verify.legacy_sha1",
                     format!("scheme {name:?} has no legacy SHA-1 signature"),
-                )
-            })?;
-            Some(Compiled {
-                keys: compile(&l)?,
-                scheme: l,
-            })
-        } else {
-            None
+                ))
+            }
         };
         if scheme.needs_public_url() && f.public_url.is_none() {
             return Err(cfg_err(
@@ -139,18 +197,30 @@ impl Verifier {
             Some(u) => Some(u.trim_end_matches('/').to_string()),
             None => None,
         };
-        let tolerance = f.tolerance.map_or(DEFAULT_TOLERANCE, |d| d.0);
+        let tolerance = match (f.tolerance, provider) {
+            (Some(d), _) => d.0,
+            (None, Some(p)) => Duration::from_secs(p.tol.secs),
+            (None, None) => DEFAULT_TOLERANCE,
+        };
         if tolerance.is_zero() {
             return Err(cfg_err("verify.tolerance", "must be greater than zero"));
         }
+        let default_key = match provider {
+            Some(p) => preset_key(p, &scheme),
+            None => generic::default_key(f, &scheme),
+        };
         Ok(Verifier {
             primary: Compiled {
                 keys: compile(&scheme)?,
                 scheme,
             },
             legacy,
+            provider,
+            default_key,
             tolerance,
             public_url,
+            webhook_id: None,
+            handshaker,
             forward_header: f.forward_header.unwrap_or(true),
         })
     }
@@ -160,37 +230,32 @@ impl Verifier {
         self.primary.scheme.name
     }
 
+    /// The preset row, `None` for `generic`.
+    pub fn provider(&self) -> Option<&'static Provider> {
+        self.provider
+    }
+
     /// The timestamp tolerance, or `None` when the scheme carries no timestamp
     /// (replay protection then needs a long-lived delivery id).
     pub fn tolerance(&self) -> Option<Duration> {
-        (self.primary.scheme.timestamp != TsLocation::None).then_some(self.tolerance)
+        (self.primary.scheme.ts != TsLoc::None).then_some(self.tolerance)
     }
 
-    /// The provider's delivery-id header, usable as a replay key.
-    pub fn replay_id_header(&self) -> Option<&'static str> {
-        self.primary.scheme.replay_header
+    /// The replay key used when the route does not choose one.
+    pub fn default_replay_key(&self) -> &DefaultKey {
+        &self.default_key
     }
 
-    /// The delivery-id header when the signature covers it: only then can it
-    /// key the replay store, since an unsigned id can be changed by whoever
-    /// replays a captured request.
-    pub fn signed_replay_header(&self) -> Option<&'static str> {
-        let s = &self.primary.scheme;
-        s.replay_header.filter(|h| {
-            s.content
-                .iter()
-                .any(|p| matches!(p, Part::Header(n) if n.as_str() == *h))
-        })
+    /// Is the header `name` covered by the signature?
+    pub fn signs_header(&self, name: &str) -> bool {
+        self.primary.scheme.signs_header(name)
     }
 
     /// Does the signature cover the body? Shared tokens and Basic credentials
     /// authenticate the sender but leave the body unprotected against
     /// tampering in transit (TLS is then what protects it).
     pub fn covers_body(&self) -> bool {
-        !matches!(
-            self.primary.scheme.algorithm,
-            Algorithm::SharedToken | Algorithm::BasicAuth
-        )
+        self.primary.scheme.covers_body()
     }
 
     /// Is any secret written inline in the config file?
@@ -200,7 +265,50 @@ impl Verifier {
 
     /// Number of configured secrets.
     pub fn key_count(&self) -> usize {
-        self.primary.keys.len()
+        let ids: std::collections::BTreeSet<&str> =
+            self.primary.keys.iter().map(|k| k.id.as_str()).collect();
+        ids.len()
+    }
+
+    /// The handshake this route answers, for `check`.
+    pub fn handshake(&self) -> Option<&Handshaker> {
+        self.handshaker.as_ref()
+    }
+
+    /// First call on the request path, before the body is read: answer a
+    /// header/query-only handshake, or check the signature and timestamp
+    /// headers so an unauthenticated sender cannot make hookgate buffer a body.
+    pub fn before_body(
+        &self,
+        req: &RequestParts<'_>,
+        now: SystemTime,
+    ) -> Result<BeforeBody, Rejection> {
+        if let Some(h) = &self.handshaker {
+            if let Some(answer) = h.before_body(req, &self.signing_keys(now))? {
+                return Ok(BeforeBody::Answer(answer));
+            }
+        }
+        self.precheck(req, now).map(BeforeBody::Continue)
+    }
+
+    /// Second call, once the body is read: verify it, then answer a signed
+    /// handshake (Zoom, Twitch, Slack, Discord, Okta, SNS) if this is one.
+    pub async fn after_body(
+        &self,
+        pre: &Precheck,
+        req: &RequestParts<'_>,
+        body: &[u8],
+        now: SystemTime,
+    ) -> Result<AfterBody, Rejection> {
+        let verified = self.verify(pre, req, body, now)?;
+        let answer = match &self.handshaker {
+            Some(h) => {
+                h.after_verify(req, body, &self.signing_keys(now), &verified)
+                    .await?
+            }
+            None => None,
+        };
+        Ok(AfterBody { verified, answer })
     }
 
     /// Header-only checks, before the body is read: the signature header is
@@ -225,27 +333,91 @@ impl Verifier {
         req: &RequestParts<'_>,
         now: SystemTime,
     ) -> Result<Precheck, Rejection> {
-        let Found {
-            candidates,
-            pair_ts,
-        } = parse::signatures(req.headers, &s.signature, s.encoding, &s.timestamp)?;
-        let timestamp = match &s.timestamp {
-            TsLocation::None => None,
-            TsLocation::Header(name) => {
-                Some(parse::single(req.headers, name, Reason::TimestampMissing)?.to_vec())
+        let alg = self.request_alg(s, req.headers)?;
+        let mut candidates = match &s.sig {
+            SigLoc::Jwt(names, prefix, _) => {
+                vec![super::jwt::candidate(req.headers, names, prefix)?]
             }
-            TsLocation::Pair(k) => Some(pair_ts.ok_or_else(|| {
-                Rejection::new(Reason::TimestampMissing, format!("no {k}= timestamp"))
-            })?),
+            loc => parse::signatures(req.headers, loc, s.enc)?,
         };
-        if let Some(raw) = &timestamp {
-            parse::fresh(parse::timestamp(raw, s.ts_format)?, now, self.tolerance)?;
-        }
+        let timestamp = match &s.ts {
+            TsLoc::Header(names, fmt) => {
+                let raw = parse::single(req.headers, names, Reason::TimestampMissing)?.to_vec();
+                parse::fresh(parse::timestamp(&raw, *fmt)?, now, self.tolerance)?;
+                Some(raw)
+            }
+            TsLoc::Pair(fmt) => {
+                // Each set of pairs carries its own timestamp: keep the fresh ones.
+                let mut last = None;
+                candidates.retain(|c| {
+                    let r = c.ts.as_deref().map(|t| {
+                        parse::timestamp(t, *fmt).and_then(|t| parse::fresh(t, now, self.tolerance))
+                    });
+                    match r {
+                        Some(Ok(())) => true,
+                        Some(Err(e)) => {
+                            last = Some(e);
+                            false
+                        }
+                        None => false,
+                    }
+                });
+                if candidates.is_empty() {
+                    return Err(last.unwrap_or_else(|| {
+                        Rejection::new(Reason::TimestampMissing, "no timestamp pair")
+                    }));
+                }
+                None
+            }
+            TsLoc::None | TsLoc::Body(..) | TsLoc::Jwt => None,
+        };
         Ok(Precheck {
             candidates,
             timestamp,
             legacy: false,
+            alg,
         })
+    }
+
+    /// The algorithm for this request: the scheme's, or the one its settings header names (Twilio).
+    fn request_alg(&self, s: &Scheme, headers: &HeaderMap) -> Result<Alg, Rejection> {
+        let Some(sw) = &s.alg_switch else {
+            return Ok(s.alg);
+        };
+        let Some(v) = headers.get(sw.header) else {
+            return Ok(s.alg);
+        };
+        let named = parse::pairs(v.as_bytes(), ',')
+            .find(|(k, _)| *k == sw.key.as_bytes())
+            .map(|(_, v)| v);
+        let Some(named) = named.filter(|v| !v.is_empty()) else {
+            return Ok(s.alg);
+        };
+        sw.choices
+            .iter()
+            .find(|(label, _)| label.as_bytes().eq_ignore_ascii_case(named))
+            .map(|(_, alg)| *alg)
+            .ok_or_else(|| {
+                Rejection::new(
+                    Reason::SignatureMalformed,
+                    format!("{}: unsupported algorithm", sw.header),
+                )
+            })
+    }
+
+    /// Active keys, including a secret learned through a handshake (Asana).
+    fn signing_keys(&self, now: SystemTime) -> Vec<KeyEntry> {
+        let mut keys: Vec<KeyEntry> = self
+            .primary
+            .keys
+            .iter()
+            .filter(|k| k.active(now))
+            .cloned()
+            .collect();
+        if let Some(learned) = self.handshaker.as_ref().and_then(|h| h.learned_key()) {
+            keys.push(learned);
+        }
+        keys
     }
 
     /// Check the signature over the exact body bytes. Any active key may match any candidate.
@@ -256,30 +428,66 @@ impl Verifier {
         body: &[u8],
         now: SystemTime,
     ) -> Result<Verified, Rejection> {
-        let c = if pre.legacy {
-            self.legacy.as_ref().unwrap_or(&self.primary)
-        } else {
-            &self.primary
+        let c = match (&self.legacy, pre.legacy) {
+            (Some(l), true) => l,
+            _ => &self.primary,
         };
         let s = &c.scheme;
-        let active: Vec<&KeyEntry> = c.keys.iter().filter(|k| k.active(now)).collect();
-        if active.is_empty() {
+        let keys: Vec<KeyEntry> = if pre.legacy {
+            c.keys.iter().filter(|k| k.active(now)).cloned().collect()
+        } else {
+            self.signing_keys(now)
+        };
+        if keys.is_empty() && s.key != KeyFmt::Remote {
             return Err(Rejection::new(
                 Reason::SignatureInvalid,
                 "no secret is inside its validity window",
             ));
         }
-        for content in self.contents(s, req, body, pre.timestamp.as_deref())? {
-            let refs: Vec<&[u8]> = content.iter().map(|c| c.as_ref()).collect();
-            for k in &active {
-                if pre
-                    .candidates
+        let body_candidates;
+        let candidates = if let SigLoc::Body(path) = &s.sig {
+            body_candidates = self.body_signature(s, path, body, now)?;
+            &body_candidates
+        } else {
+            &pre.candidates
+        };
+        if let SigLoc::Jwt(..) = &s.sig {
+            let (key_id, digest) =
+                super::jwt::verify(s, &keys, candidates, body, now, self.tolerance)?;
+            return Ok(Verified {
+                scheme: s.name,
+                key_id,
+                signature_digest: digest,
+            });
+        }
+        let urls = match (&self.public_url, s.needs_public_url()) {
+            (Some(base), true) => content::url_variants(&format!("{base}{}", req.path_and_query)),
+            _ => vec![String::new()],
+        };
+        for cand in candidates {
+            let ts = cand.ts.as_deref().or(pre.timestamp.as_deref());
+            for url in &urls {
+                let signed = content::build(
+                    s,
+                    &Inputs {
+                        method: req.method,
+                        path_and_query: req.path_and_query,
+                        headers: req.headers,
+                        body,
+                        ts,
+                        url,
+                        webhook_id: self.webhook_id.as_deref(),
+                    },
+                )?;
+                if let Some(k) = keys
                     .iter()
-                    .any(|cand| key_matches(&k.key, &refs, cand))
+                    .find(|k| key_matches(&k.key, pre.alg, &signed, &cand.sig))
                 {
+                    self.body_timestamp(s, body, now)?;
                     return Ok(Verified {
                         scheme: s.name,
                         key_id: k.id.clone(),
+                        signature_digest: hex::encode(Sha256::digest(&cand.sig)),
                     });
                 }
             }
@@ -288,48 +496,59 @@ impl Verifier {
             Reason::SignatureInvalid,
             format!(
                 "no match: {} candidate(s), {} active key(s)",
-                pre.candidates.len(),
-                active.len()
+                candidates.len(),
+                keys.len()
             ),
         ))
     }
 
-    /// The signed content (one or more variants: Twilio tries the URL with and without the default port).
-    fn contents<'b>(
+    /// A signature carried in the body (Mailgun): its timestamp is checked
+    /// first, since it is what the signature covers instead of the body.
+    fn body_signature(
         &self,
         s: &Scheme,
-        req: &RequestParts<'_>,
-        body: &'b [u8],
-        ts: Option<&'b [u8]>,
-    ) -> Result<Vec<Vec<Cow<'b, [u8]>>>, Rejection> {
-        let urls = match (&self.public_url, s.needs_public_url()) {
-            (Some(base), true) => url_variants(&format!("{base}{}", req.path_and_query)),
-            _ => vec![String::new()],
-        };
-        let mut out = Vec::new();
-        for url in urls {
-            let mut parts: Vec<Cow<'b, [u8]>> = Vec::new();
-            for p in &s.content {
-                parts.push(match p {
-                    Part::Lit(l) => Cow::Owned(l.as_bytes().to_vec()),
-                    Part::Body => Cow::Borrowed(body),
-                    Part::Timestamp => Cow::Borrowed(ts.unwrap_or_default()),
-                    Part::Header(h) => Cow::Owned(
-                        parse::single(req.headers, h, Reason::SignatureMissing)
-                            .map_err(|r| Rejection::new(Reason::SignatureMalformed, r.detail))?
-                            .to_vec(),
-                    ),
-                    Part::Method => Cow::Owned(req.method.as_bytes().to_vec()),
-                    Part::Path => Cow::Owned(req.path_and_query.as_bytes().to_vec()),
-                    Part::Url => Cow::Owned(url.as_bytes().to_vec()),
-                    Part::SortedFormParams => {
-                        Cow::Owned(super::twilio::signed_params(&url, req.headers, body)?)
-                    }
-                });
+        path: &[String],
+        body: &[u8],
+        now: SystemTime,
+    ) -> Result<Vec<Candidate>, Rejection> {
+        let raw = parse::body_field(body, path).ok_or_else(|| {
+            Rejection::new(
+                Reason::SignatureMissing,
+                format!("body has no {}", path.join(".")),
+            )
+        })?;
+        let sig = parse::decode(s.enc, raw.as_bytes()).ok_or_else(|| {
+            Rejection::new(Reason::SignatureMalformed, "body signature is not valid")
+        })?;
+        let ts = match &s.ts {
+            TsLoc::Body(tpath, fmt) => {
+                let t = parse::body_field(body, tpath).ok_or_else(|| {
+                    Rejection::new(Reason::TimestampMissing, "body has no timestamp")
+                })?;
+                parse::fresh(parse::timestamp(t.as_bytes(), *fmt)?, now, self.tolerance)?;
+                Some(t.into_bytes())
             }
-            out.push(parts);
+            _ => None,
+        };
+        Ok(vec![Candidate { sig, ts }])
+    }
+
+    /// A timestamp inside a signed body (Linear), read only after the
+    /// signature matched: the body is now known to be the sender's.
+    fn body_timestamp(&self, s: &Scheme, body: &[u8], now: SystemTime) -> Result<(), Rejection> {
+        let TsLoc::Body(path, fmt) = &s.ts else {
+            return Ok(());
+        };
+        if s.sig_in_body() {
+            return Ok(()); // checked before the signature
         }
-        Ok(out)
+        let t = parse::body_field(body, path).ok_or_else(|| {
+            Rejection::new(
+                Reason::TimestampMissing,
+                format!("body has no {}", path.join(".")),
+            )
+        })?;
+        parse::fresh(parse::timestamp(t.as_bytes(), *fmt)?, now, self.tolerance)
     }
 
     /// Headers a provider would send for `body` at `now` (for `hookgate sign` and tests).
@@ -339,120 +558,74 @@ impl Verifier {
         body: &[u8],
         now: SystemTime,
     ) -> Result<Vec<(String, String)>, SignError> {
-        let s = &self.primary.scheme;
         let key = self
-            .primary
-            .keys
-            .iter()
-            .find(|k| k.active(now))
+            .signing_keys(now)
+            .into_iter()
+            .next()
             .ok_or_else(|| SignError("no active secret".into()))?;
-        let mut out: Vec<(String, String)> = Vec::new();
-        let mut headers = req.headers.clone();
-        // Ids the content refers to but the caller did not give are made up, as a sender would.
-        for p in &s.content {
-            if let Part::Header(h) = p {
-                if !headers.contains_key(h) {
-                    let id = format!("msg_{}", uuid::Uuid::new_v4().simple());
-                    headers.insert(
-                        h.clone(),
-                        http::HeaderValue::from_str(&id).map_err(|e| SignError(e.to_string()))?,
-                    );
-                    out.push((h.to_string(), id));
-                }
-            }
-        }
-        let since = now
-            .duration_since(UNIX_EPOCH)
-            .map_err(|_| SignError("clock before 1970".into()))?;
-        let ts = match s.ts_format {
-            TsFormat::UnixSeconds => since.as_secs().to_string(),
-            TsFormat::UnixMillis => since.as_millis().to_string(),
-            TsFormat::Rfc3339 => humantime::format_rfc3339_nanos(now).to_string(),
-        };
-        let with = RequestParts {
-            method: req.method,
-            path_and_query: req.path_and_query,
-            headers: &headers,
-        };
-        let content = self
-            .contents(s, &with, body, Some(ts.as_bytes()))
-            .map_err(|r| SignError(r.detail))?;
-        let first = content.into_iter().next().unwrap_or_default();
-        let refs: Vec<&[u8]> = first.iter().map(|c| c.as_ref()).collect();
-        let raw_sig = match &key.key {
-            Key::Mac(m) => m.compute(&refs),
-            Key::Ed25519(_, Some(sk)) => {
-                use ed25519_dalek::Signer;
-                sk.sign(&refs.concat()).to_bytes().to_vec()
-            }
-            Key::Token(t) => t.expose().to_vec(),
-            Key::Basic { user, password: PasswordCheck::Plain(p) } => [user.expose(), b":", p.expose()].concat(),
-            _ => {
-                return Err(SignError(format!(
-                    "scheme {:?} is verify-only here: hookgate holds only the public key or a password hash",
-                    s.name
-                )))
-            }
-        };
-        let enc = |b: &[u8]| match s.encoding {
-            Encoding::Hex => hex::encode(b),
-            Encoding::Base64 => base64::engine::general_purpose::STANDARD.encode(b),
-        };
-        match &s.signature {
-            SigLocation::Header { name, prefix } => {
-                out.push((name.to_string(), format!("{prefix}{}", enc(&raw_sig))))
-            }
-            SigLocation::List { name, prefix, .. } => {
-                out.push((name.to_string(), format!("{prefix}{}", enc(&raw_sig))))
-            }
-            SigLocation::Pairs { name, sep, sig_key } => {
-                let ts_key = match &s.timestamp {
-                    TsLocation::Pair(k) => *k,
-                    _ => "t",
-                };
-                out.push((
-                    name.to_string(),
-                    format!("{ts_key}={ts}{sep}{sig_key}={}", enc(&raw_sig)),
-                ));
-            }
-            SigLocation::Numbered { prefix } => out.push((format!("{prefix}1"), enc(&raw_sig))),
-            SigLocation::Token { name } => {
-                out.push((
-                    name.to_string(),
-                    String::from_utf8_lossy(&raw_sig).into_owned(),
-                ));
-            }
-            SigLocation::Authorization => out.push((
-                "authorization".into(),
-                format!(
-                    "Basic {}",
-                    base64::engine::general_purpose::STANDARD.encode(&raw_sig)
-                ),
-            )),
-        }
-        if let TsLocation::Header(h) = &s.timestamp {
-            out.push((h.to_string(), ts));
-        }
-        Ok(out)
+        let url = self
+            .public_url
+            .as_ref()
+            .map(|b| format!("{b}{}", req.path_and_query));
+        super::signer::sign(
+            &self.primary.scheme,
+            &key.key,
+            &super::signer::Context {
+                req,
+                body,
+                now,
+                url: url.as_deref().unwrap_or_default(),
+                webhook_id: self.webhook_id.as_deref(),
+                tolerance: self.tolerance,
+            },
+        )
     }
 }
 
-/// Does `key` validate `candidate` over the content `parts`?
-fn key_matches(key: &Key, parts: &[&[u8]], candidate: &[u8]) -> bool {
+/// The default replay key of a preset, checked against the rule that it can
+/// never merge two real deliveries: never a token or a credential.
+fn preset_key(p: &Provider, s: &Scheme) -> DefaultKey {
+    match p.replay {
+        Replay::SignedHeader(h, _) | Replay::Header(h, _) => {
+            let names = scheme::names("id_header", h).unwrap_or_default();
+            let signed = names.iter().all(|n| s.signs_header(n.as_str()));
+            DefaultKey::Header(names, signed)
+        }
+        Replay::Signature(_) if s.covers_body() || s.sig_in_body() => DefaultKey::Signature,
+        Replay::Signature(_) | Replay::None(_) => DefaultKey::None,
+    }
+}
+
+/// Does `key` validate `candidate` over `content` with `alg`?
+fn key_matches(key: &Key, alg: Alg, content: &[u8], candidate: &[u8]) -> bool {
     match key {
-        Key::Mac(m) => ct_eq(&m.compute(parts), candidate),
+        Key::Mac(m, raw) => {
+            let other;
+            let mac = if same_alg(m, alg) {
+                m
+            } else {
+                match MacKey::new(alg, raw.expose()) {
+                    Some(k) => {
+                        other = k;
+                        &other
+                    }
+                    None => return false,
+                }
+            };
+            ct_eq(&mac.compute(&[content]), candidate)
+        }
         Key::Ed25519(vk, _) => {
             let Ok(sig) = ed25519_dalek::Signature::from_slice(candidate) else {
                 return false;
             };
-            vk.verify_strict(&parts.concat(), &sig).is_ok()
+            vk.verify_strict(content, &sig).is_ok()
         }
-        Key::EcdsaP256(vk) => {
+        Key::EcdsaP256(vk, _) => {
             use p256::ecdsa::signature::Verifier as _;
             let Ok(sig) = p256::ecdsa::Signature::from_der(candidate) else {
                 return false;
             };
-            vk.verify(&parts.concat(), &sig).is_ok()
+            vk.verify(content, &sig).is_ok()
         }
         Key::Token(t) => ct_eq_hashed(t.expose(), candidate),
         Key::Basic { user, password } => {
@@ -470,22 +643,13 @@ fn key_matches(key: &Key, parts: &[&[u8]], candidate: &[u8]) -> bool {
     }
 }
 
-/// The URL as configured, plus the same with the default port added or
-/// removed: senders disagree on whether `:443` is part of what they sign.
-fn url_variants(url: &str) -> Vec<String> {
-    let mut out = vec![url.to_string()];
-    for (scheme, port) in [("https://", ":443"), ("http://", ":80")] {
-        let Some(rest) = url.strip_prefix(scheme) else {
-            continue;
-        };
-        let (authority, tail) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
-        if let Some(host) = authority.strip_suffix(port) {
-            out.push(format!("{scheme}{host}{tail}"));
-        } else if !authority.contains(':') {
-            out.push(format!("{scheme}{authority}{port}{tail}"));
-        }
-    }
-    out
+fn same_alg(m: &MacKey, alg: Alg) -> bool {
+    matches!(
+        (m, alg),
+        (MacKey::Sha1(_), Alg::HmacSha1)
+            | (MacKey::Sha256(_), Alg::HmacSha256 | Alg::JwtHs256)
+            | (MacKey::Sha512(_), Alg::HmacSha512)
+    )
 }
 
 impl std::fmt::Debug for Verifier {

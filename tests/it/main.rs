@@ -8,6 +8,7 @@ mod forwarding;
 mod limits;
 mod observability;
 mod prometheus;
+mod providers;
 mod reload;
 mod replay;
 mod signatures;

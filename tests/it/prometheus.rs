@@ -84,7 +84,7 @@ fn rules_and_dashboard_use_only_exported_metrics() {
     }
     let f: hookgate::verify::FileVerify =
         toml::from_str("scheme = \"github\"\nsecrets = [\"s\"]").unwrap();
-    let v = hookgate::verify::Verifier::from_file(&f, Path::new(".")).unwrap();
+    let v = hookgate::verify::Verifier::from_file(&f, Path::new("."), "test").unwrap();
     let parts = hookgate::verify::RequestParts {
         method: "POST",
         path_and_query: "/p",

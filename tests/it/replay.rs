@@ -17,7 +17,7 @@ fn delivery(id: &str, body: &[u8]) -> Vec<(String, String)> {
         "scheme = \"standard-webhooks\"\nsecrets = [\"{SECRET}\"]"
     ))
     .unwrap();
-    let v = Verifier::from_file(&f, Path::new(".")).unwrap();
+    let v = Verifier::from_file(&f, Path::new("."), "test").unwrap();
     let mut h = http::HeaderMap::new();
     h.insert("webhook-id", id.parse().unwrap());
     let mut out = v
@@ -37,7 +37,7 @@ fn delivery(id: &str, body: &[u8]) -> Vec<(String, String)> {
 
 fn github_signed(body: &[u8]) -> Vec<(String, String)> {
     let f: FileVerify = toml::from_str("scheme = \"github\"\nsecrets = [\"gh\"]").unwrap();
-    let v = Verifier::from_file(&f, Path::new(".")).unwrap();
+    let v = Verifier::from_file(&f, Path::new("."), "test").unwrap();
     v.sign(
         &RequestParts {
             method: "POST",
@@ -106,7 +106,7 @@ fn same_delivery_twice_is_forwarded_once_and_acknowledged() {
 #[test]
 fn reject_mode_answers_409_and_unsigned_id_headers_cannot_dodge_the_store() {
     let up = Upstream::start();
-    let table = "[route.verify]\nscheme = \"github\"\nsecrets = [\"gh\"]\n[route.replay]\non_duplicate = \"reject\"";
+    let table = "[route.verify]\nscheme = \"github\"\nsecrets = [\"gh\"]\n[route.replay]\nkey = \"signature\"\non_duplicate = \"reject\"";
     let gw = Gateway::start(&route("gh", "/gh", up.addr, table));
     let body = b"{\"action\":\"opened\"}";
     let mut h = github_signed(body);
@@ -208,7 +208,7 @@ fn failed_delivery_is_released_so_the_retry_goes_through() {
 fn untimestamped_key_expires_after_its_ttl() {
     let up = Upstream::start();
     let table =
-        "[route.verify]\nscheme = \"github\"\nsecrets = [\"gh\"]\n[route.replay]\nttl = \"1s\"";
+        "[route.verify]\nscheme = \"github\"\nsecrets = [\"gh\"]\n[route.replay]\nkey = \"signature\"\nttl = \"1s\"";
     let gw = Gateway::start(&route("gh", "/gh", up.addr, table));
     let body = b"{}";
     let h = github_signed(body);

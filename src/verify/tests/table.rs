@@ -1,0 +1,224 @@
+//! The README's provider table and `conf/providers/all-presets.toml` are
+//! rendered from the rows; these tests fail when either drifts.
+//! `HOOKGATE_BLESS=1 cargo test --lib verify::tests::table` rewrites both.
+
+use super::*;
+use crate::verify::spec::{Alg, Replay, Spec};
+
+const BEGIN: &str = "<!-- providers:begin (generated from src/verify/providers.rs) -->\n";
+const END: &str = "<!-- providers:end -->";
+
+fn code(s: &str) -> String {
+    format!("`{}`", s.replace('|', "\\|"))
+}
+
+fn signature(spec: &Spec) -> String {
+    let enc = spec.enc.label();
+    let what = match spec.alg {
+        Alg::Token => "<token>".to_string(),
+        _ => format!("<{enc}>"),
+    };
+    match spec.sig {
+        Sig::Header { name, prefix } => code(&format!("{name}: {prefix}{what}")),
+        Sig::List { name, sep, prefix } => {
+            code(&format!("{name}: {prefix}{what}[{sep}{prefix}{what}…]"))
+        }
+        Sig::Pairs {
+            name,
+            sep,
+            key,
+            ts_key,
+            groups,
+        } => {
+            let one = if ts_key.is_empty() {
+                format!("{key}={what}")
+            } else {
+                format!("{ts_key}=<ts>{sep}{key}={what}")
+            };
+            let more = groups.map_or(String::new(), |g| format!(" (sets separated by {g:?})"));
+            format!("{}{more}", code(&format!("{name}: {one}")))
+        }
+        Sig::Each { names } => code(&format!("{names}: {what}")),
+        Sig::Token { name, prefix } => code(&format!("{name}: {prefix}<token>")),
+        Sig::Basic => code("Authorization: Basic …"),
+        Sig::Body { path } => format!("body field {}", code(path)),
+        Sig::Jwt {
+            name,
+            prefix,
+            body_hash,
+        } => {
+            let hash = body_hash.map_or(String::new(), |(c, _)| {
+                format!(", body SHA-256 in claim {}", code(c))
+            });
+            format!("{}{hash}", code(&format!("{name}: {prefix}<JWT>")))
+        }
+    }
+}
+
+fn signed(p: &Provider) -> String {
+    let s = &p.spec;
+    match s.sig {
+        Sig::Token { .. } => "(shared token, constant-time compare)".into(),
+        Sig::Basic => "(credentials, constant-time compare)".into(),
+        Sig::Jwt { .. } => format!("{} JWT", s.alg.label()),
+        _ => format!("{} {}", s.alg.label(), code(s.content)),
+    }
+}
+
+fn timestamp(p: &Provider) -> String {
+    let where_ = match p.spec.ts {
+        Ts::None => return "none".into(),
+        Ts::Header { name, fmt } => format!("{} ({})", code(name), fmt.label()),
+        Ts::Pair { fmt } => format!("pair ({})", fmt.label()),
+        Ts::Body { path, fmt } => format!("body {} ({})", code(path), fmt.label()),
+        Ts::Jwt => "JWT iat/exp".into(),
+    };
+    format!("{where_}: {} s; provider: {}", p.tol.secs, p.tol.provider)
+}
+
+fn replay(p: &Provider) -> String {
+    let key = match p.replay {
+        Replay::SignedHeader(h, _) => format!("{} (signed)", code(h)),
+        Replay::Header(h, _) => format!("{} (not signed)", code(h)),
+        Replay::Signature(_) => "signature digest".into(),
+        Replay::None(_) => "none".into(),
+    };
+    format!("{key}: {}", p.replay.why().replace('|', "\\|"))
+}
+
+fn handshake(p: &Provider) -> &'static str {
+    match p.handshake {
+        None => "",
+        Some(Handshake::HubChallenge { .. }) => "GET `hub.challenge`",
+        Some(Handshake::QueryEcho("challenge")) => "GET `challenge`",
+        Some(Handshake::QueryEcho(_)) => "`validationToken`",
+        Some(Handshake::TwitterCrc) => "GET `crc_token`",
+        Some(Handshake::AsanaSecret) => "`X-Hook-Secret`",
+        Some(Handshake::ZoomValidation) => "`endpoint.url_validation`",
+        Some(Handshake::TwitchChallenge) => "`webhook_callback_verification`",
+        Some(Handshake::SlackChallenge) => "`url_verification`",
+        Some(Handshake::OktaChallenge) => "`X-Okta-Verification-Challenge`",
+        Some(Handshake::DiscordPing) => "PING",
+        Some(Handshake::SnsSubscribe) => "`SubscriptionConfirmation`",
+    }
+}
+
+/// The README table.
+pub fn readme_table() -> String {
+    let mut out = String::from(BEGIN);
+    out += "| scheme | provider | signature | signed | timestamp: hookgate default; provider's own | default replay key: why | handshake | tested against | docs |\n";
+    out += "|---|---|---|---|---|---|---|---|---|\n";
+    for p in PROVIDERS {
+        let aliases = if p.aliases.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (also {})",
+                p.aliases
+                    .iter()
+                    .map(|a| code(a))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        out += &format!(
+            "| {}{aliases} | {} | {} | {} | {} | {} | {} | {} | [docs]({}) |\n",
+            code(p.name),
+            p.title,
+            signature(&p.spec),
+            signed(p),
+            timestamp(p),
+            replay(p),
+            handshake(p),
+            p.vector.replace('|', "\\|"),
+            p.docs
+        );
+    }
+    out += &format!(
+        "\n{} presets, {} names with aliases.\n",
+        PROVIDERS.len(),
+        known_schemes().len() - 1
+    );
+    out + END
+}
+
+/// The env var holding a row's secret in the example file.
+pub fn env_name(p: &Provider) -> String {
+    format!("HG_{}", p.name.to_ascii_uppercase().replace('-', "_"))
+}
+
+/// `conf/providers/all-presets.toml`.
+pub fn all_presets() -> String {
+    let mut out = String::from(
+        "# One example route per signature preset, generated from src/verify/providers.rs\n\
+         # (HOOKGATE_BLESS=1 cargo test --lib verify::tests::table rewrites it).\n\
+         # Copy the block you need. Secrets are env: references; the tests check this\n\
+         # file with values of the right shape so every example stays valid.\n\n\
+         [admin]\nlisten = \"127.0.0.1:9901\"\n\n[[listener]]\nname = \"public\"\nlisten = \"0.0.0.0:8080\"\n",
+    );
+    for p in PROVIDERS {
+        out += &format!("\n# {} ({})\n", p.title, p.docs);
+        out += &format!(
+            "[[route]]\nname = \"{0}\"\npath_prefix = \"/hooks/{0}\"\nupstreams = [\"127.0.0.1:3000\"]\n[route.verify]\nscheme = \"{0}\"\n",
+            p.name
+        );
+        if p.spec.key != KeyFmt::Remote {
+            out += &format!("secrets = [\"env:{}\"]\n", env_name(p));
+        }
+        if p.spec.content.contains("{url}") {
+            out += "public_url = \"https://hooks.example.com\"   # the URL the provider calls\n";
+        }
+        match p.handshake {
+            Some(Handshake::HubChallenge { .. }) => {
+                out += &format!("verify_token = \"env:{}_VERIFY_TOKEN\"   # answers the subscription GET\n", env_name(p))
+            }
+            Some(Handshake::AsanaSecret) => {
+                out += "state_dir = \"/tmp\"   # keeps the X-Hook-Secret; use a directory only hookgate can write\n"
+            }
+            _ => {}
+        }
+        if p.legacy.is_some() {
+            out += "# legacy_sha1 = true   # also accept X-Hub-Signature (SHA-1) when SHA-256 is absent\n";
+        }
+    }
+    out
+}
+
+fn bless_or_compare(path: &str, want: &str, whole: bool) {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    let text = std::fs::read_to_string(&file).unwrap();
+    let have = if whole {
+        text.clone()
+    } else {
+        let a = text
+            .find(BEGIN)
+            .unwrap_or_else(|| panic!("{path} has no {BEGIN:?} marker"));
+        let b = text
+            .find(END)
+            .unwrap_or_else(|| panic!("{path} has no {END:?} marker"));
+        text[a..b + END.len()].to_string()
+    };
+    if have == want {
+        return;
+    }
+    if std::env::var_os("HOOKGATE_BLESS").is_some() {
+        let new = if whole {
+            want.to_string()
+        } else {
+            text.replace(&have, want)
+        };
+        std::fs::write(&file, new).unwrap();
+        return;
+    }
+    panic!("{path} is out of date with the provider table: run HOOKGATE_BLESS=1 cargo test --lib verify::tests::table");
+}
+
+#[test]
+fn readme_table_is_generated_from_the_rows() {
+    bless_or_compare("README.md", &readme_table(), false);
+}
+
+#[test]
+fn all_presets_example_is_generated_from_the_rows() {
+    bless_or_compare("conf/providers/all-presets.toml", &all_presets(), true);
+}

@@ -224,7 +224,7 @@ impl FileRouteReplay {
                         "\"signature\" needs a [route.verify] table".into(),
                     ))
                 }
-                Some(v) if !v.covers_body() => {
+                Some(v) if v.credential_only() => {
                     return Err(err(
                         "key",
                         format!(

@@ -258,6 +258,12 @@ impl Verifier {
         self.primary.scheme.covers_body()
     }
 
+    /// Is the signature a constant credential (a shared token, Basic
+    /// credentials), the same on every delivery?
+    pub fn credential_only(&self) -> bool {
+        matches!(self.primary.scheme.sig, SigLoc::Token(..) | SigLoc::Basic)
+    }
+
     /// Is any secret written inline in the config file?
     pub fn secrets_inline(&self) -> bool {
         self.primary.keys.iter().any(|k| k.inline)

@@ -200,6 +200,7 @@ impl Handshaker {
         let what = match self.kind {
             Handshake::HubChallenge { .. } => "GET hub.challenge (verify_token)".to_string(),
             Handshake::QueryEcho(p) => format!("?{p}= echo"),
+            Handshake::HeaderEcho(h) => format!("GET {h} echo"),
             Handshake::TwitterCrc => "GET crc_token (CRC response)".into(),
             Handshake::AsanaSecret => "X-Hook-Secret".into(),
             Handshake::ZoomValidation => "signed endpoint.url_validation".into(),
@@ -245,6 +246,12 @@ impl Handshaker {
                     json!({ "response_token": format!("sha256={b64}") }),
                 )))
             }
+            Handshake::HeaderEcho(name) if req.method == "GET" => match req.headers.get(name) {
+                Some(v) => Ok(Some(Reply::text(echoable(
+                    v.to_str().map_err(|_| bad("challenge is not text"))?,
+                )?))),
+                None => Ok(None),
+            },
             Handshake::AsanaSecret => self.asana(req),
             _ => Ok(None),
         }

@@ -236,7 +236,12 @@ fn ed25519_key(t: &str) -> Result<Key, String> {
     let raw = match t.strip_prefix("whpk_") {
         Some(rest) => b64(rest).ok_or_else(|| "whpk_ key is not base64".to_string())?,
         None => hex::decode(t)
-            .map_err(|_| "Ed25519 public key must be 64 hex chars or whpk_<base64>".to_string())?,
+            .ok()
+            .or_else(|| b64(t).filter(|b| b.len() == 32))
+            .ok_or_else(|| {
+                "Ed25519 public key must be 64 hex chars, 32 bytes of base64 or whpk_<base64>"
+                    .to_string()
+            })?,
     };
     let pk = arr32(&raw).ok_or_else(|| "Ed25519 public key must be 32 bytes".to_string())?;
     let vk = VerifyingKey::from_bytes(&pk).map_err(|_| "invalid Ed25519 public key".to_string())?;

@@ -158,6 +158,21 @@ const NO_TS: Tol = Tol {
     provider: "no timestamp",
 };
 
+/// A JWT in a header, HS256 over the shared secret; `hash`: the body-hash claim.
+const fn jwt(name: &'static str, prefix: &'static str, hash: Option<(&'static str, Enc)>) -> Spec {
+    Spec {
+        alg: Alg::JwtHs256,
+        sig: Sig::Jwt {
+            name,
+            prefix,
+            body_hash: hash,
+        },
+        ts: Ts::Jwt,
+        content: "",
+        ..body(SHA256, B64, Sig::Basic)
+    }
+}
+
 /// Defaults every row overrides as needed.
 const ROW: Provider = Provider {
     name: "",
@@ -801,6 +816,557 @@ pub static PROVIDERS: &[Provider] = &[
         replay: BASIC_REPLAY,
         docs: "https://developers.sparkpost.com/api/webhooks/",
         vector: "credentials compare",
+        ..ROW
+    },
+    Provider {
+        name: "aftership",
+        title: "AfterShip",
+        spec: body(SHA256, B64, hdr("aftership-hmac-sha256", "")),
+        replay: Replay::Signature("the signed body holds the `event_id`"),
+        docs: "https://www.aftership.com/docs/tracking/webhook/webhook-signature",
+        vector: "derived from the documented scheme",
+        ..ROW
+    },
+    Provider {
+        name: "alchemy",
+        title: "Alchemy Notify",
+        spec: body(SHA256, Hex, hdr("x-alchemy-signature", "")),
+        replay: Replay::Signature("the signed body holds the event `id` (`whevt_…`)"),
+        docs: "https://docs.alchemy.com/reference/notify-api-faq",
+        vector: "derived from the documented scheme",
+        ..ROW
+    },
+    Provider {
+        name: "autodesk",
+        title: "Autodesk Platform Services",
+        spec: body(SHA1, Hex, hdr("x-adsk-signature", "sha1hash=")),
+        replay: Replay::None("no delivery id is documented and two real deliveries can carry identical bodies"),
+        docs: "https://aps.autodesk.com/en/docs/webhooks/v1/tutorials/how-to-verify-payload-signature/",
+        vector: "derived from the documented scheme",
+        ..ROW
+    },
+    Provider {
+        name: "bolt",
+        title: "Bolt",
+        spec: body(SHA256, B64, hdr("x-bolt-hmac-sha256", "")),
+        replay: Replay::None("no delivery id is documented and two real deliveries can carry identical bodies"),
+        docs: "https://help.bolt.com/developers/guides/webhooks/hook-verification/",
+        vector: "derived from the documented scheme",
+        ..ROW
+    },
+    Provider {
+        name: "castle",
+        title: "Castle",
+        spec: body(SHA256, B64, hdr("x-castle-signature", "")),
+        replay: Replay::Signature("the signed body holds the event `id`"),
+        docs: "https://castle.io/docs/securing_requests",
+        vector: "derived from the documented scheme",
+        ..ROW
+    },
+    Provider {
+        name: "chargify",
+        title: "Maxio Advanced Billing (Chargify)",
+        spec: body(SHA256, Hex, hdr("x-chargify-webhook-signature-hmac-sha-256", "")),
+        replay: Replay::Header("x-chargify-webhook-id", "unique per webhook and kept on retries"),
+        docs: "https://maxio.zendesk.com/hc/en-us/articles/24266136649229-Webhooks-Reference",
+        vector: "derived from the documented scheme",
+        ..ROW
+    },
+    Provider {
+        name: "circleci",
+        title: "CircleCI",
+        spec: body(SHA256, Hex, Sig::List { name: "circleci-signature", sep: ',', prefix: "v1=" }),
+        replay: Replay::Signature("the signed body holds the event `id`"),
+        docs: "https://circleci.com/docs/webhooks/",
+        vector: "derived from the documented scheme",
+        ..ROW
+    },
+    Provider {
+        name: "clearbit",
+        title: "Clearbit",
+        spec: body(SHA1, Hex, hdr("x-request-signature", "sha1=")),
+        replay: Replay::None("the body's `id` is the lookup id, the same on repeated results"),
+        docs: "https://github.com/clearbit/clearbit-ruby/blob/master/lib/clearbit/webhook_signature.rb",
+        vector: "derived from the documented scheme",
+        ..ROW
+    },
+    Provider {
+        name: "launchdarkly",
+        title: "LaunchDarkly",
+        spec: body(SHA256, Hex, hdr("x-ld-signature", "")),
+        replay: Replay::Signature("the signed body holds the audit-log entry `_id`"),
+        docs: "https://docs.launchdarkly.com/home/connecting/webhooks/",
+        vector: "derived from the documented scheme",
+        ..ROW
+    },
+    Provider {
+        name: "modern-treasury",
+        title: "Modern Treasury",
+        spec: body(SHA256, Hex, hdr("x-signature", "")),
+        replay: Replay::Signature("the signed body holds the event `id`"),
+        docs: "https://docs.moderntreasury.com/platform/docs/verifying-webhooks",
+        vector: "published: modern-treasury-node tests",
+        ..ROW
+    },
+    Provider {
+        name: "mongodb",
+        title: "MongoDB Atlas",
+        spec: body(SHA1, B64, hdr("x-mms-signature", "")),
+        replay: Replay::None("the body's `id` is the alert's, the same across its open/update/close notifications"),
+        docs: "https://www.mongodb.com/docs/atlas/tutorial/webhook-integration/",
+        vector: "derived from the documented scheme",
+        ..ROW
+    },
+    Provider {
+        name: "microsoft-teams",
+        title: "Microsoft Teams outgoing webhooks",
+        spec: Spec { key: KeyFmt::Base64, ..body(SHA256, B64, hdr("authorization", "HMAC ")) },
+        replay: Replay::Signature("the signed body holds the activity `id`"),
+        docs: "https://learn.microsoft.com/en-us/microsoftteams/platform/webhooks-and-connectors/how-to/add-outgoing-webhook",
+        vector: "derived from the documented scheme",
+        ..ROW
+    },
+    Provider {
+        name: "pusher",
+        title: "Pusher Channels",
+        spec: body(SHA256, Hex, hdr("x-pusher-signature", "")),
+        replay: Replay::None("no delivery id is documented and two real deliveries can carry identical bodies"),
+        docs: "https://pusher.com/docs/channels/server_api/webhooks/",
+        vector: "derived from the documented scheme",
+        ..ROW
+    },
+    Provider {
+        name: "signal-sciences",
+        title: "Fastly Next-Gen WAF (Signal Sciences)",
+        spec: body(SHA256, Hex, hdr("x-sigsci-signature", "")),
+        replay: Replay::None("no delivery id is documented and two real deliveries can carry identical bodies"),
+        docs: "https://docs.fastly.com/signalsciences/integrations/generic-webhooks/",
+        vector: "derived from the documented scheme",
+        ..ROW
+    },
+    Provider {
+        name: "sonatype-nexus",
+        title: "Sonatype Nexus Repository",
+        spec: body(SHA1, Hex, hdr("x-nexus-webhook-signature", "")),
+        replay: Replay::Header("x-nexus-webhook-delivery", "unique per delivery"),
+        docs: "https://help.sonatype.com/en/enabling-a-repository-webhook-capability.html",
+        vector: "derived from the documented scheme",
+        ..ROW
+    },
+    Provider {
+        name: "trendmicro-conformity",
+        title: "Trend Micro Cloud One Conformity",
+        spec: body(SHA256, Hex, hdr("x-conformity-signature", "")),
+        replay: Replay::None("no delivery id is documented and two real deliveries can carry identical bodies"),
+        docs: "https://cloudone.trendmicro.com/docs/conformity/webhook-communication/",
+        vector: "derived from the documented scheme",
+        ..ROW
+    },
+    Provider {
+        name: "twitter",
+        title: "X (Twitter) Account Activity",
+        aliases: &["x"],
+        spec: body(SHA256, B64, hdr("x-twitter-webhooks-signature", "sha256=")),
+        replay: Replay::Signature("each signed event carries its own ids (tweet, message, user event ids)"),
+        handshake: Some(Handshake::TwitterCrc),
+        docs: "https://docs.x.com/x-api/webhooks/quickstart",
+        vector: "derived from the documented scheme",
+        ..ROW
+    },
+    Provider {
+        name: "webex",
+        title: "Webex",
+        spec: body(SHA1, Hex, hdr("x-spark-signature", "")),
+        replay: Replay::None("the body's `id` is the webhook's: distinct deliveries can be identical"),
+        docs: "https://developer.webex.com/blog/using-a-webhook-secret",
+        vector: "derived from the documented scheme",
+        ..ROW
+    },
+    Provider {
+        name: "worldline",
+        title: "Worldline Connect",
+        spec: body(SHA256, B64, hdr("x-gcs-signature", "")),
+        replay: Replay::Signature("the signed body holds the event `id`"),
+        handshake: Some(Handshake::HeaderEcho("x-gcs-webhooks-endpoint-verification")),
+        docs: "https://docs.connect.worldline-solutions.com/documentation/webhooks/",
+        vector: "derived from the documented scheme",
+        ..ROW
+    },
+    Provider {
+        name: "clickup",
+        title: "ClickUp",
+        spec: body(SHA256, Hex, hdr("x-signature", "")),
+        replay: Replay::None("the body holds only the webhook id and event: no per-delivery id"),
+        docs: "https://developer.clickup.com/docs/webhooksignature",
+        vector: "derived from the documented scheme",
+        ..ROW
+    },
+    Provider {
+        name: "salesforce-mc",
+        title: "Salesforce Marketing Cloud (ENS)",
+        spec: body(SHA256, B64, hdr("x-sfmc-ens-signature", "")),
+        replay: Replay::None("no delivery id is documented and two real deliveries can carry identical bodies"),
+        docs: "https://developer.salesforce.com/docs/marketing/marketing-cloud/guide/ens-notification-signing.html",
+        vector: "derived from the documented scheme",
+        ..ROW
+    },
+    Provider {
+        name: "bill",
+        title: "BILL",
+        spec: body(SHA256, B64, hdr("x-bill-sha-signature", "")),
+        replay: Replay::None("no delivery id is documented and two real deliveries can carry identical bodies"),
+        docs: "https://developer.bill.com/docs/bill-webhook-api-general-rules",
+        vector: "derived from the documented scheme",
+        ..ROW
+    },
+    Provider {
+        name: "easypost",
+        title: "EasyPost",
+        spec: body(SHA256, Hex, hdr("x-hmac-signature", "hmac-sha256-hex=")),
+        replay: Replay::Signature("the signed body holds the event `id`"),
+        docs: "https://docs.easypost.com/guides/webhooks-guide#hmac-validation",
+        vector: "sdk-verified: easypost 10.7.0 (PyPI)",
+        ..ROW
+    },
+    Provider {
+        name: "loop-returns",
+        title: "Loop Returns",
+        spec: body(SHA256, B64, hdr("x-loop-signature", "")),
+        replay: Replay::None("no delivery id is documented and two real deliveries can carry identical bodies"),
+        docs: "https://docs.loopreturns.com/webhook-reference/validation",
+        vector: "recomputed from the Loop docs",
+        ..ROW
+    },
+    Provider {
+        name: "notion",
+        title: "Notion",
+        spec: body(SHA256, Hex, hdr("x-notion-signature", "sha256=")),
+        replay: Replay::Signature("the signed body holds the event `id`"),
+        docs: "https://developers.notion.com/reference/webhooks#step-3-validating-event-payloads-recommended",
+        vector: "sdk: @notionhq/client 5.26.0 signWebhook (npm)",
+        ..ROW
+    },
+    Provider {
+        name: "grafana",
+        title: "Grafana Alerting",
+        spec: body(SHA256, Hex, hdr("x-grafana-alerting-signature", "")),
+        replay: Replay::None("the body's `groupKey` and alert fingerprints repeat across notifications"),
+        docs: "https://grafana.com/docs/grafana/latest/alerting/configure-notifications/manage-contact-points/integrations/webhook-notifier/",
+        vector: "recomputed from grafana/alerting http/hmac.go",
+        ..ROW
+    },
+    Provider {
+        name: "box",
+        title: "Box",
+        spec: Spec { enc: B64, ..timed(Sig::Each { names: "box-signature-primary,box-signature-secondary" }, ts_hdr("box-delivery-timestamp", TsFmt::Rfc3339), "{body}{timestamp}") },
+        tol: Tol { secs: 600, provider: "box SDKs ±600 s" },
+        replay: Replay::Signature("the signed bytes hold the timestamp and the event `id`"),
+        docs: "https://developer.box.com/guides/webhooks/v2/signatures-v2/",
+        vector: "published: Box docs / box-sdk-gen tests",
+        ..ROW
+    },
+    Provider {
+        name: "frameio",
+        title: "Frame.io",
+        spec: timed(hdr("x-frameio-signature", "v0="), ts_hdr("x-frameio-request-timestamp", TsFmt::Unix), "v0:{timestamp}:{body}"),
+        tol: Tol { secs: 300, provider: "docs: 5 min" },
+        replay: Replay::Signature("the signed bytes hold the timestamp and the resource id"),
+        docs: "https://developer.frame.io/docs/automations-webhooks/webhooks-overview",
+        vector: "recomputed from the Frame.io docs sample",
+        ..ROW
+    },
+    Provider {
+        name: "go1",
+        title: "Go1",
+        spec: t_v1("go1-signature"),
+        tol: Tol { secs: 300, provider: "@go1/webhook-verifier-js 60 s, past only" },
+        replay: Replay::Signature("the signed bytes hold the timestamp and the event `id`"),
+        docs: "https://www.go1.com/developers/partners/concepts/webhook-signature-authentification",
+        vector: "derived from the documented scheme",
+        ..ROW
+    },
+    Provider {
+        name: "orb",
+        title: "Orb",
+        spec: timed(hdr("x-orb-signature", "v1="), ts_hdr("x-orb-timestamp", TsFmt::Rfc3339), "v1:{timestamp}:{body}"),
+        tol: Tol { secs: 300, provider: "orb SDKs ±300 s" },
+        replay: Replay::Signature("the signed bytes hold the timestamp and the event `id`"),
+        docs: "https://docs.withorb.com/guides/integrations-and-exports/webhooks",
+        vector: "published: orb-python tests",
+        ..ROW
+    },
+    Provider {
+        name: "pinwheel",
+        title: "Pinwheel",
+        spec: timed(hdr("x-pinwheel-signature", "v2="), ts_hdr("x-timestamp", TsFmt::Unix), "v2:{timestamp}:{body}"),
+        replay: Replay::Signature("the signed bytes hold the timestamp and the event payload ids"),
+        docs: "https://docs.pinwheelapi.com/docs/webhook-signature-verification",
+        vector: "derived from the documented scheme",
+        ..ROW
+    },
+    Provider {
+        name: "tiktok",
+        title: "TikTok",
+        spec: Spec { sig: pairs("tiktok-signature", ',', "s", "t"), ..t_v1("tiktok-signature") },
+        tol: Tol { secs: 300, provider: "docs: receiver's choice" },
+        replay: Replay::Signature("the signed bytes hold the timestamp and the event's ids"),
+        docs: "https://developers.tiktok.com/doc/webhooks-verification",
+        vector: "derived from the documented scheme",
+        ..ROW
+    },
+    Provider {
+        name: "zendesk",
+        title: "Zendesk",
+        spec: Spec { enc: B64, ..timed(hdr("x-zendesk-webhook-signature", ""), ts_hdr("x-zendesk-webhook-signature-timestamp", TsFmt::Rfc3339), "{timestamp}{body}") },
+        tol: Tol { secs: 300, provider: "not specified" },
+        replay: Replay::None("bodies are user-defined templates that can repeat within one second"),
+        docs: "https://developer.zendesk.com/documentation/webhooks/verifying/",
+        vector: "computed from the current Zendesk docs formula",
+        ..ROW
+    },
+    Provider {
+        name: "webflow",
+        title: "Webflow",
+        spec: timed(hdr("x-webflow-signature", ""), ts_hdr("x-webflow-timestamp", TsFmt::UnixMs), "{timestamp}:{body}"),
+        tol: Tol { secs: 300, provider: "docs: 5 min" },
+        replay: Replay::Signature("the signed bytes hold the timestamp (ms) and the trigger payload"),
+        docs: "https://developers.webflow.com/data/docs/working-with-webhooks",
+        vector: "sdk-verified: webflow-api 3.3.4 (npm)",
+        ..ROW
+    },
+    Provider {
+        name: "customerio",
+        title: "Customer.io reporting webhooks",
+        spec: timed(hdr("x-cio-signature", ""), ts_hdr("x-cio-timestamp", TsFmt::Unix), "v0:{timestamp}:{body}"),
+        tol: Tol { secs: 300, provider: "customerio-node: none" },
+        replay: Replay::Signature("the signed bytes hold the timestamp and the `event_id`"),
+        docs: "https://docs.customer.io/api/webhooks/",
+        vector: "sdk-verified: customerio-node 5.2.0 (npm)",
+        ..ROW
+    },
+    Provider {
+        name: "sanity",
+        title: "Sanity",
+        spec: Spec { enc: Enc::Base64Url, ts: Ts::Pair { fmt: TsFmt::UnixMs }, ..t_v1("sanity-webhook-signature") },
+        tol: Tol { secs: 300, provider: "@sanity/webhook: none" },
+        replay: Replay::Signature("the signed bytes hold the timestamp (ms) and the document revision"),
+        docs: "https://www.sanity.io/docs/webhooks",
+        vector: "sdk: @sanity/webhook 4.0.4 encodeSignatureHeader (npm)",
+        ..ROW
+    },
+    Provider {
+        name: "tailscale",
+        title: "Tailscale",
+        spec: t_v1("tailscale-webhook-signature"),
+        tol: Tol { secs: 300, provider: "docs: 5 min" },
+        replay: Replay::Signature("the signed bytes hold the timestamp and the events' timestamps"),
+        docs: "https://tailscale.com/kb/1213/webhooks",
+        vector: "recomputed from the Tailscale docs example",
+        ..ROW
+    },
+    Provider {
+        name: "elevenlabs",
+        title: "ElevenLabs",
+        spec: Spec { sig: pairs("elevenlabs-signature", ',', "v0", "t"), ..t_v1("elevenlabs-signature") },
+        tol: Tol { secs: 300, provider: "elevenlabs SDK 1800 s, past only" },
+        replay: Replay::Signature("the signed bytes hold the timestamp and the event payload"),
+        docs: "https://elevenlabs.io/docs/product-guides/administration/webhooks",
+        vector: "sdk-verified: elevenlabs 2.78.0 (PyPI)",
+        ..ROW
+    },
+    Provider {
+        name: "justifi",
+        title: "JustiFi",
+        spec: timed(hdr("justifi-signature", ""), ts_hdr("justifi-timestamp", TsFmt::Rfc3339), "{timestamp}.{body}"),
+        tol: Tol { secs: 300, provider: "not specified" },
+        replay: Replay::Signature("the signed bytes hold the timestamp and the event `id`"),
+        docs: "https://docs.justifi.tech/api-spec#section/Webhooks",
+        vector: "recomputed from the JustiFi docs",
+        ..ROW
+    },
+    Provider {
+        name: "telnyx",
+        title: "Telnyx",
+        spec: Spec { alg: Alg::Ed25519, enc: B64, key: KeyFmt::Ed25519, ..timed(hdr("telnyx-signature-ed25519", ""), ts_hdr("telnyx-timestamp", TsFmt::Unix), "{timestamp}|{body}") },
+        tol: Tol { secs: 300, provider: "telnyx SDK ±300 s" },
+        replay: Replay::Signature("the signed bytes hold the timestamp and the event `id`"),
+        docs: "https://developers.telnyx.com/docs/messaging/messages/receiving-webhooks",
+        vector: "sdk-verified: telnyx 7.24.0 (npm)",
+        ..ROW
+    },
+    Provider {
+        name: "brex",
+        title: "Brex",
+        spec: Spec { key: KeyFmt::RawAndBase64, ..STANDARD },
+        tol: Tol { secs: 300, provider: "Standard Webhooks ±300 s" },
+        replay: Replay::SignedHeader("webhook-id", "signed, unique per message and kept on retries"),
+        docs: "https://developer.brex.com/docs/webhooks/",
+        vector: "derived from the documented scheme",
+        ..ROW
+    },
+    Provider {
+        name: "render",
+        title: "Render",
+        spec: STANDARD,
+        tol: Tol { secs: 300, provider: "standardwebhooks ±300 s" },
+        replay: Replay::SignedHeader("webhook-id", "signed, unique per message and kept on retries"),
+        docs: "https://render.com/docs/webhooks",
+        vector: "sdk-verified: standardwebhooks 1.1.0 (PyPI)",
+        ..ROW
+    },
+    Provider {
+        name: "lithic",
+        title: "Lithic",
+        spec: STANDARD,
+        tol: Tol { secs: 300, provider: "lithic SDK ±300 s" },
+        replay: Replay::SignedHeader("webhook-id", "signed, unique per message and kept on retries"),
+        docs: "https://docs.lithic.com/docs/events-api#verifying-webhooks",
+        vector: "sdk-verified: lithic 0.133.0 (PyPI)",
+        ..ROW
+    },
+    Provider {
+        name: "increase",
+        title: "Increase",
+        spec: Spec { key: KeyFmt::Raw, ..STANDARD },
+        tol: Tol { secs: 300, provider: "increase SDK ±300 s" },
+        replay: Replay::SignedHeader("webhook-id", "signed, unique per message and kept on retries"),
+        docs: "https://increase.com/documentation/webhooks",
+        vector: "sdk-verified: increase 0.552.0 (PyPI)",
+        ..ROW
+    },
+    Provider {
+        name: "dodo-payments",
+        title: "Dodo Payments",
+        spec: STANDARD,
+        tol: Tol { secs: 300, provider: "standardwebhooks ±300 s" },
+        replay: Replay::SignedHeader("webhook-id", "signed, unique per message and kept on retries"),
+        docs: "https://docs.dodopayments.com/developer-resources/webhooks",
+        vector: "sdk-verified: standardwebhooks 1.1.0 (PyPI)",
+        ..ROW
+    },
+    Provider {
+        name: "imagekit",
+        title: "ImageKit",
+        spec: Spec { key: KeyFmt::Raw, ..STANDARD },
+        tol: Tol { secs: 300, provider: "imagekitio ±300 s" },
+        replay: Replay::SignedHeader("webhook-id", "signed, unique per message and kept on retries"),
+        docs: "https://imagekit.io/docs/webhooks",
+        vector: "sdk-verified: imagekitio 5.11.0 (PyPI)",
+        ..ROW
+    },
+    Provider {
+        name: "liveblocks",
+        title: "Liveblocks",
+        spec: STANDARD,
+        tol: Tol { secs: 300, provider: "@liveblocks/node ±300 s" },
+        replay: Replay::SignedHeader("webhook-id", "signed, unique per message and kept on retries"),
+        docs: "https://liveblocks.io/docs/platform/webhooks",
+        vector: "sdk-verified: @liveblocks/node 3.24.2 (npm)",
+        ..ROW
+    },
+    Provider {
+        name: "finch",
+        title: "Finch",
+        spec: Spec { key: KeyFmt::Base64, sig: Sig::List { name: "finch-signature", sep: ' ', prefix: "v1," }, ts: ts_hdr("finch-timestamp", TsFmt::Unix), content: "{header:finch-event-id}.{timestamp}.{body}", ..STANDARD },
+        tol: Tol { secs: 300, provider: "finch-api ±300 s" },
+        replay: Replay::SignedHeader("finch-event-id", "signed, unique per event and kept on retries"),
+        docs: "https://developer.tryfinch.com/developer-resources/Webhooks",
+        vector: "sdk-verified: finch-api 2.9.1 (PyPI)",
+        ..ROW
+    },
+    Provider {
+        name: "cloudflare",
+        title: "Cloudflare notifications",
+        spec: token("cf-webhook-auth"),
+        replay: TOKEN_REPLAY,
+        docs: "https://developers.cloudflare.com/notifications/get-started/configure-webhooks/",
+        vector: "derived from the documented scheme",
+        ..ROW
+    },
+    Provider {
+        name: "clover",
+        title: "Clover",
+        spec: token("x-clover-auth"),
+        replay: TOKEN_REPLAY,
+        docs: "https://docs.clover.com/docs/webhooks",
+        vector: "derived from the documented scheme",
+        ..ROW
+    },
+    Provider {
+        name: "chargebee",
+        title: "Chargebee (HTTP Basic)",
+        spec: BASIC,
+        replay: BASIC_REPLAY,
+        docs: "https://www.chargebee.com/docs/2.0/webhook_settings.html",
+        vector: "derived from the documented scheme",
+        ..ROW
+    },
+    Provider {
+        name: "vmware-workspace",
+        title: "Omnissa / VMware Workspace ONE (HTTP Basic)",
+        spec: BASIC,
+        replay: BASIC_REPLAY,
+        docs: "https://docs.omnissa.com/bundle/WorkspaceONE-UEM-Console-BasicsVSaaS/page/EventNotifications.html",
+        vector: "derived from the documented scheme",
+        ..ROW
+    },
+    Provider {
+        name: "brevo",
+        title: "Brevo (HTTP Basic)",
+        spec: BASIC,
+        replay: BASIC_REPLAY,
+        docs: "https://developers.brevo.com/docs/secured-webhooks",
+        vector: "derived from the documented scheme",
+        ..ROW
+    },
+    Provider {
+        name: "netlify",
+        title: "Netlify",
+        spec: jwt("x-webhook-signature", "", Some(("sha256", Hex))),
+        tol: Tol { secs: 300, provider: "no time claim documented" },
+        replay: Replay::Signature("the JWT signature covers the body hash and its claims"),
+        docs: "https://docs.netlify.com/site-deploys/notifications/#payload-signature",
+        vector: "derived from the documented scheme",
+        ..ROW
+    },
+    Provider {
+        name: "livekit",
+        title: "LiveKit",
+        spec: jwt("authorization", "", Some(("sha256", B64))),
+        tol: Tol { secs: 300, provider: "livekit-server-sdk: exp" },
+        replay: Replay::Signature("the JWT signature covers the body hash and `exp`"),
+        docs: "https://docs.livekit.io/home/server/webhooks/",
+        vector: "derived from the documented scheme",
+        ..ROW
+    },
+    Provider {
+        name: "vonage",
+        title: "Vonage (signed webhooks)",
+        spec: jwt("authorization", "Bearer ", Some(("payload_hash", Hex))),
+        tol: Tol { secs: 300, provider: "docs: iat within 5 min" },
+        replay: Replay::Signature("the JWT signature covers the body hash, `iat` and `jti`"),
+        docs: "https://developer.vonage.com/en/getting-started/concepts/webhooks#validating-signed-webhooks",
+        vector: "derived from the documented scheme",
+        ..ROW
+    },
+    Provider {
+        name: "monday",
+        title: "monday.com",
+        spec: jwt("authorization", "", None),
+        tol: Tol { secs: 300, provider: "JWT exp" },
+        replay: Replay::None("the JWT does not cover the body and carries no delivery id"),
+        docs: "https://developer.monday.com/apps/docs/authorization-header",
+        vector: "derived from the documented scheme",
+        ..ROW
+    },
+    Provider {
+        name: "mailgun",
+        title: "Mailgun",
+        spec: Spec { sig: Sig::Body { path: "signature.signature" }, ts: Ts::Body { path: "signature.timestamp", fmt: TsFmt::Unix }, content: "{field:signature.timestamp}{field:signature.token}", ..body(SHA256, Hex, Sig::Basic) },
+        tol: Tol { secs: 300, provider: "docs: reject stale timestamps" },
+        replay: Replay::Signature("the signature covers `signature.token`, random per delivery; it is the only thing tying the unsigned `event-data` to one delivery"),
+        docs: "https://documentation.mailgun.com/docs/mailgun/user-manual/tracking-messages/#securing-webhooks",
+        vector: "derived from the documented scheme",
         ..ROW
     },
 ];

@@ -319,6 +319,8 @@ pub enum Handshake {
     },
     /// Echo a query parameter as text (`challenge`: Dropbox, Nylas; `validationToken`: Microsoft Graph).
     QueryEcho(&'static str),
+    /// Echo a request header's value as text (Worldline's endpoint verification GET).
+    HeaderEcho(&'static str),
     /// Twitter/X CRC: `GET ?crc_token=..` → `{"response_token":"sha256=<b64 HMAC>"}`.
     TwitterCrc,
     /// Asana: a POST with `X-Hook-Secret` sets the route's secret; echo it.

@@ -5,6 +5,7 @@ mod harness;
 
 mod cli;
 mod forwarding;
+mod handshakes;
 mod limits;
 mod observability;
 mod prometheus;

@@ -92,6 +92,7 @@ fn handshake(p: &Provider) -> &'static str {
         Some(Handshake::HubChallenge { .. }) => "GET `hub.challenge`",
         Some(Handshake::QueryEcho("challenge")) => "GET `challenge`",
         Some(Handshake::QueryEcho(_)) => "`validationToken`",
+        Some(Handshake::HeaderEcho(_)) => "GET endpoint verification header",
         Some(Handshake::TwitterCrc) => "GET `crc_token`",
         Some(Handshake::AsanaSecret) => "`X-Hook-Secret`",
         Some(Handshake::ZoomValidation) => "`endpoint.url_validation`",

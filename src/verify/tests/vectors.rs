@@ -18,8 +18,10 @@ fn every_vector_passes_and_fails_when_tampered() {
             .as_str()
             .or(vec["public_key"].as_str())
             .unwrap();
-        let mut toml_src =
-            format!("scheme = {scheme:?}\nsecrets = [{secret:?}]\ntolerance = \"3650d\"\n");
+        let mut toml_src = format!(
+            "scheme = {scheme:?}\nsecrets = [{}]\ntolerance = \"3650d\"\n",
+            toml::Value::String(secret.to_string())
+        );
         let (mut path, method) = (
             "/hook".to_string(),
             vec["method"].as_str().unwrap_or("POST"),

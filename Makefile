@@ -7,7 +7,7 @@ CONFIG ?= conf/hookgate.toml
 BUILD_PKGS := cmake
 TEST_PKGS := redis-server prometheus
 
-.PHONY: run test build deps test-deps lint check bench certs
+.PHONY: run test build deps test-deps lint check bench certs vectors
 
 # Install Debian packages that are missing: via apt-get when root, otherwise say what to run.
 define ensure_pkgs
@@ -58,3 +58,12 @@ lint:
 test: test-deps lint
 	$(CARGO) build --locked --all-targets
 	$(CARGO) test --locked --all-targets
+
+# Providers' own SDKs sign a set of bodies into the committed fixture that
+# `make test` checks every preset against (CI needs no Python SDK).
+VECTORS_VENV ?= tests/vectors/.venv
+vectors:
+	python3 -m venv $(VECTORS_VENV)
+	$(VECTORS_VENV)/bin/pip install -q -r tests/vectors/requirements.txt
+	$(VECTORS_VENV)/bin/python tests/vectors/sign.py tests/fixtures/sdk-vectors.json
+	$(CARGO) test --lib verify::tests::vectors

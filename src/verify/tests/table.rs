@@ -104,8 +104,23 @@ fn handshake(p: &Provider) -> &'static str {
     }
 }
 
+/// SDKs (with versions) that signed fixtures for each preset (`make vectors`).
+fn sdk_fixtures() -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    let doc: serde_json::Value =
+        serde_json::from_str(include_str!("../../../tests/fixtures/sdk-vectors.json")).unwrap();
+    let mut out: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+        Default::default();
+    for v in doc["vectors"].as_array().unwrap() {
+        out.entry(v["provider"].as_str().unwrap().to_string())
+            .or_default()
+            .insert(v["sdk"].as_str().unwrap().to_string());
+    }
+    out
+}
+
 /// The README table.
 pub fn readme_table() -> String {
+    let sdks = sdk_fixtures();
     let mut out = String::from(BEGIN);
     out += "| scheme | provider | signature | signed | timestamp: hookgate default; provider's own | default replay key: why | handshake | tested against | docs |\n";
     out += "|---|---|---|---|---|---|---|---|---|\n";
@@ -131,7 +146,7 @@ pub fn readme_table() -> String {
             timestamp(p),
             replay(p),
             handshake(p),
-            p.vector.replace('|', "\\|"),
+            tested(p, &sdks),
             p.docs
         );
     }
@@ -141,6 +156,21 @@ pub fn readme_table() -> String {
         known_schemes().len() - 1
     );
     out + END
+}
+
+/// The row's vector source, plus the SDKs that signed fixtures for it.
+fn tested(
+    p: &Provider,
+    sdks: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+) -> String {
+    let mut t = p.vector.replace('|', "\\|");
+    if let Some(list) = sdks.get(p.name) {
+        t += &format!(
+            "; SDK-signed fixtures: {}",
+            list.iter().cloned().collect::<Vec<_>>().join(", ")
+        );
+    }
+    t
 }
 
 /// The env var holding a row's secret in the example file.

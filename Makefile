@@ -59,11 +59,15 @@ test: test-deps lint
 	$(CARGO) build --locked --all-targets
 	$(CARGO) test --locked --all-targets
 
-# Providers' own SDKs sign a set of bodies into the committed fixture that
+# Providers' own SDKs (PyPI into a local venv, npm into tests/vectors/node_modules,
+# both gitignored) sign a set of bodies into the committed fixture that
 # `make test` checks every preset against (CI needs no Python SDK).
 VECTORS_VENV ?= tests/vectors/.venv
 vectors:
 	python3 -m venv $(VECTORS_VENV)
 	$(VECTORS_VENV)/bin/pip install -q -r tests/vectors/requirements.txt
 	$(VECTORS_VENV)/bin/python tests/vectors/sign.py tests/fixtures/sdk-vectors.json
+	cd tests/vectors && npm install --silent --no-audit --no-fund && node sign.mjs ../fixtures/sdk-vectors.json
+	$(CARGO) build --locked
+	$(VECTORS_VENV)/bin/python tests/vectors/check_sign.py target/debug/hookgate
 	$(CARGO) test --lib verify::tests::vectors

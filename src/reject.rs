@@ -34,6 +34,8 @@ pub enum Reason {
     TimestampInvalid,
     /// The timestamp lies outside the route's tolerance window.
     TimestampOutOfRange,
+    /// The signing certificate the message names could not be fetched (the sender retries).
+    SigningKeyUnavailable,
     /// The same delivery is currently being forwarded.
     ReplayInFlight,
     /// The delivery was already forwarded successfully (when `on_duplicate = "reject"`).
@@ -52,7 +54,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, for pre-registering metric label values.
-    pub const ALL: [Reason; 20] = [
+    pub const ALL: [Reason; 21] = [
         Reason::NoRoute,
         Reason::PayloadTooLarge,
         Reason::BadRequest,
@@ -66,6 +68,7 @@ impl Reason {
         Reason::TimestampMissing,
         Reason::TimestampInvalid,
         Reason::TimestampOutOfRange,
+        Reason::SigningKeyUnavailable,
         Reason::ReplayInFlight,
         Reason::ReplayDetected,
         Reason::ReplayStoreFull,
@@ -92,7 +95,9 @@ impl Reason {
             | Reason::TimestampInvalid
             | Reason::TimestampOutOfRange => 401,
             Reason::ReplayInFlight | Reason::ReplayDetected => 409,
-            Reason::ReplayStoreFull | Reason::ReplayStoreUnavailable => 503,
+            Reason::ReplayStoreFull
+            | Reason::ReplayStoreUnavailable
+            | Reason::SigningKeyUnavailable => 503,
             Reason::UpstreamUnreachable => 502,
             Reason::UpstreamTimeout => 504,
             Reason::Internal => 500,
@@ -115,6 +120,7 @@ impl Reason {
             Reason::TimestampMissing => "timestamp_missing",
             Reason::TimestampInvalid => "timestamp_invalid",
             Reason::TimestampOutOfRange => "timestamp_out_of_range",
+            Reason::SigningKeyUnavailable => "signing_key_unavailable",
             Reason::ReplayInFlight => "replay_in_flight",
             Reason::ReplayDetected => "replay_detected",
             Reason::ReplayStoreFull => "replay_store_full",

@@ -106,7 +106,9 @@ pub async fn send_reply(
 
 fn retry_after(reason: Reason) -> Option<u32> {
     match reason {
-        Reason::ReplayStoreFull | Reason::ReplayStoreUnavailable => Some(5),
+        Reason::ReplayStoreFull
+        | Reason::ReplayStoreUnavailable
+        | Reason::SigningKeyUnavailable => Some(5),
         Reason::ReplayInFlight => Some(1),
         _ => None,
     }

@@ -154,6 +154,15 @@ pub fn sns_string_to_sign(body: &[u8]) -> Result<Vec<u8>, Rejection> {
     Ok(out)
 }
 
+/// SNS `SignatureVersion`: 1 is RSA with SHA-1, 2 RSA with SHA-256.
+pub fn sns_alg(body: &[u8]) -> Result<super::spec::Alg, Rejection> {
+    match parse::body_field_json(body, "SignatureVersion").as_deref() {
+        Some("1") => Ok(super::spec::Alg::RsaSha1),
+        Some("2") => Ok(super::spec::Alg::RsaSha256),
+        _ => Err(malformed("unknown SNS SignatureVersion")),
+    }
+}
+
 /// The URL as configured, plus the same with the default port added or
 /// removed: senders disagree on whether `:443` is part of what they sign.
 pub fn url_variants(url: &str) -> Vec<String> {

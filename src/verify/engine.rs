@@ -5,6 +5,7 @@ use super::handshake::{Handshaker, Reply};
 use super::keys::{self, ct_eq, ct_eq_hashed, Key, KeyEntry, MacKey, PasswordCheck};
 use super::parse::{self, Candidate};
 use super::providers;
+use super::remote::Certs;
 use super::scheme::{self, Scheme, SigLoc, TsLoc};
 use super::spec::{Alg, KeyFmt, Provider, Replay};
 use super::{generic, FileVerify, DEFAULT_TOLERANCE};
@@ -108,6 +109,10 @@ pub struct Verifier {
     public_url: Option<String>,
     webhook_id: Option<String>,
     handshaker: Option<Handshaker>,
+    /// Certificates fetched from the URL the message names (SNS, PayPal).
+    remote: Option<std::sync::Arc<Certs>>,
+    /// Amazon SNS topics accepted.
+    topic_arns: Vec<String>,
     /// Send `X-Hookgate-Verified` upstream.
     pub forward_header: bool,
 }
@@ -205,6 +210,7 @@ impl Verifier {
         if tolerance.is_zero() {
             return Err(cfg_err("verify.tolerance", "must be greater than zero"));
         }
+        let remote = remote_certs(f, &scheme)?;
         let default_key = match provider {
             Some(p) => preset_key(p, &scheme),
             None => generic::default_key(f, &scheme),
@@ -219,8 +225,10 @@ impl Verifier {
             default_key,
             tolerance,
             public_url,
-            webhook_id: None,
+            webhook_id: f.webhook_id.clone(),
             handshaker,
+            remote,
+            topic_arns: f.topic_arns.clone(),
             forward_header: f.forward_header.unwrap_or(true),
         })
     }
@@ -306,11 +314,22 @@ impl Verifier {
         body: &[u8],
         now: SystemTime,
     ) -> Result<AfterBody, Rejection> {
+        if let Some(certs) = &self.remote {
+            // Fetch (or find cached) the certificate the message names, so
+            // the synchronous check below has it.
+            certs.key(&self.cert_url(req, body)?).await?;
+        }
         let verified = self.verify(pre, req, body, now)?;
         let answer = match &self.handshaker {
             Some(h) => {
-                h.after_verify(req, body, &self.signing_keys(now), &verified)
-                    .await?
+                h.after_verify(
+                    req,
+                    body,
+                    &self.signing_keys(now),
+                    &verified,
+                    self.remote.as_deref(),
+                )
+                .await?
             }
             None => None,
         };
@@ -393,9 +412,13 @@ impl Verifier {
         let Some(v) = headers.get(sw.header) else {
             return Ok(s.alg);
         };
-        let named = parse::pairs(v.as_bytes(), ',')
-            .find(|(k, _)| *k == sw.key.as_bytes())
-            .map(|(_, v)| v);
+        let named = if sw.key.is_empty() {
+            Some(parse::trim(v.as_bytes()))
+        } else {
+            parse::pairs(v.as_bytes(), ',')
+                .find(|(k, _)| *k == sw.key.as_bytes())
+                .map(|(_, v)| v)
+        };
         let Some(named) = named.filter(|v| !v.is_empty()) else {
             return Ok(s.alg);
         };
@@ -466,6 +489,9 @@ impl Verifier {
                 signature_digest: digest,
             });
         }
+        if let Some(certs) = &self.remote {
+            return self.verify_remote(certs, s, pre, req, candidates, body);
+        }
         let urls = match (&self.public_url, s.needs_public_url()) {
             (Some(base), true) => content::url_variants(&format!("{base}{}", req.path_and_query)),
             _ => vec![String::new()],
@@ -506,6 +532,81 @@ impl Verifier {
                 keys.len()
             ),
         ))
+    }
+
+    /// The certificate URL the message names.
+    fn cert_url(&self, req: &RequestParts<'_>, body: &[u8]) -> Result<String, Rejection> {
+        let from = self
+            .primary
+            .scheme
+            .remote
+            .map(|r| r.url_from)
+            .unwrap_or_default();
+        let url = match from.strip_prefix("body:") {
+            Some(field) => parse::body_field_json(body, field),
+            None => req
+                .headers
+                .get(from)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+        };
+        url.ok_or_else(|| Rejection::new(Reason::SignatureMissing, "no certificate URL"))
+    }
+
+    /// RSA signatures under a fetched certificate (SNS, PayPal); SNS messages
+    /// must also come from an accepted topic.
+    fn verify_remote(
+        &self,
+        certs: &Certs,
+        s: &Scheme,
+        pre: &Precheck,
+        req: &RequestParts<'_>,
+        candidates: &[Candidate],
+        body: &[u8],
+    ) -> Result<Verified, Rejection> {
+        let url = self.cert_url(req, body)?;
+        certs.allowed(&url)?;
+        let key = certs.cached(&url).ok_or_else(|| {
+            Rejection::new(Reason::SigningKeyUnavailable, "certificate not fetched")
+        })?;
+        let sns = s.content.contains(&scheme::Part::Sns);
+        let alg = if sns {
+            content::sns_alg(body)?
+        } else {
+            pre.alg
+        };
+        let signed = content::build(
+            s,
+            &Inputs {
+                method: req.method,
+                path_and_query: req.path_and_query,
+                headers: req.headers,
+                body,
+                ts: None,
+                url: "",
+                webhook_id: self.webhook_id.as_deref(),
+            },
+        )?;
+        let cand = candidates
+            .iter()
+            .find(|c| key.verifies(alg, &signed, &c.sig))
+            .ok_or_else(|| {
+                Rejection::new(Reason::SignatureInvalid, "RSA signature does not match")
+            })?;
+        if sns {
+            let topic = parse::body_field_json(body, "TopicArn").unwrap_or_default();
+            if !self.topic_arns.contains(&topic) {
+                return Err(Rejection::new(
+                    Reason::SignatureInvalid,
+                    "TopicArn is not in topic_arns",
+                ));
+            }
+        }
+        Ok(Verified {
+            scheme: s.name,
+            key_id: "certificate".into(),
+            signature_digest: hex::encode(Sha256::digest(&cand.sig)),
+        })
     }
 
     /// A signature carried in the body (Mailgun): its timestamp is checked
@@ -586,6 +687,61 @@ impl Verifier {
             },
         )
     }
+}
+
+/// The certificate fetcher of a scheme whose key comes from a URL, checked
+/// against the knobs that only such schemes take.
+fn remote_certs(
+    f: &FileVerify,
+    s: &Scheme,
+) -> Result<Option<std::sync::Arc<Certs>>, VerifyConfigError> {
+    let Some(remote) = s.remote else {
+        let stray = [
+            ("cert_url_hosts", f.cert_url_hosts.is_some()),
+            ("cert_url_ca", f.cert_url_ca.is_some()),
+            ("topic_arns", !f.topic_arns.is_empty()),
+            ("auto_confirm", f.auto_confirm.is_some()),
+            ("webhook_id", f.webhook_id.is_some()),
+        ];
+        if let Some((k, _)) = stray.iter().find(|(_, set)| *set) {
+            return Err(cfg_err(
+                &format!("verify.{k}"),
+                "only for schemes that fetch a signing certificate (amazon-sns, paypal)",
+            ));
+        }
+        return Ok(None);
+    };
+    if !f.secrets.is_empty() {
+        return Err(cfg_err(
+            "verify.secrets",
+            "this scheme takes its key from the certificate the message names: no secrets",
+        ));
+    }
+    let sns = s.content.contains(&scheme::Part::Sns);
+    if sns && f.topic_arns.is_empty() {
+        return Err(cfg_err(
+            "verify.topic_arns",
+            "required: any AWS account can send signed SNS messages, list the topics this route accepts",
+        ));
+    }
+    if s.content
+        .iter()
+        .any(|p| matches!(p, scheme::Part::Config(_)))
+        && f.webhook_id.is_none()
+    {
+        return Err(cfg_err(
+            "verify.webhook_id",
+            "required: the provider signs this webhook's id",
+        ));
+    }
+    let hosts = f
+        .cert_url_hosts
+        .clone()
+        .unwrap_or_else(|| remote.hosts.iter().map(|h| h.to_string()).collect());
+    Ok(Some(std::sync::Arc::new(Certs::new(
+        hosts,
+        f.cert_url_ca.as_deref(),
+    )?)))
 }
 
 /// The default replay key of a preset, checked against the rule that it can

@@ -13,6 +13,7 @@
 use super::engine::{cfg_err, RequestParts, Verified, VerifyConfigError};
 use super::keys::{ct_eq_hashed, Key, KeyEntry, MacKey};
 use super::parse;
+use super::remote::Certs;
 use super::spec::{Alg, Handshake, Provider};
 use super::FileVerify;
 use crate::reject::{Reason, Rejection};
@@ -129,7 +130,9 @@ impl Handshaker {
         base_dir: &Path,
         route: &str,
     ) -> Result<Option<Handshaker>, VerifyConfigError> {
-        let kind = provider.and_then(|p| p.handshake);
+        let kind = provider
+            .and_then(|p| p.handshake)
+            .filter(|k| *k != Handshake::SnsSubscribe || f.auto_confirm == Some(true));
         let Some(kind) = kind.filter(|_| f.handshake != Some(false)) else {
             if f.handshake == Some(true) {
                 return Err(cfg_err("verify.handshake", "this scheme has no handshake"));
@@ -331,6 +334,7 @@ impl Handshaker {
         body: &[u8],
         keys: &[KeyEntry],
         verified: &Verified,
+        certs: Option<&Certs>,
     ) -> Result<Option<Reply>, Rejection> {
         let field = |p: &str| parse::body_field(body, &[p.to_string()]);
         let path = |ps: &[&str]| {
@@ -374,6 +378,15 @@ impl Handshaker {
             },
             Handshake::DiscordPing if field("type").as_deref() == Some("1") => {
                 Some(Reply::json(json!({ "type": 1 })))
+            }
+            Handshake::SnsSubscribe
+                if field("Type").as_deref() == Some("SubscriptionConfirmation") =>
+            {
+                // Confirm under the same host allowlist as the certificate.
+                let url = field("SubscribeURL").ok_or_else(|| bad("no SubscribeURL"))?;
+                let certs = certs.ok_or_else(|| bad("no certificate fetcher"))?;
+                certs.get(&url).await?;
+                Some(Reply::text("subscription confirmed".into()))
             }
             _ => None,
         })

@@ -24,6 +24,7 @@ mod jwt;
 mod keys;
 mod parse;
 pub mod providers;
+mod remote;
 pub mod scheme;
 mod signer;
 pub mod spec;
@@ -74,6 +75,17 @@ pub struct FileVerify {
     pub verify_token: Option<String>,
     /// Asana: directory of the file that keeps the secret the `X-Hook-Secret` handshake sent.
     pub state_dir: Option<PathBuf>,
+    /// Amazon SNS: confirm a `SubscriptionConfirmation` by fetching its `SubscribeURL` (default false: forward it).
+    pub auto_confirm: Option<bool>,
+    /// Amazon SNS: the topic ARNs this route accepts (required: any AWS account can sign).
+    #[serde(default)]
+    pub topic_arns: Vec<String>,
+    /// SNS/PayPal: hosts certificates may be fetched from (`*` = one DNS label; default: the provider's).
+    pub cert_url_hosts: Option<Vec<String>>,
+    /// SNS/PayPal: an extra CA (PEM file) for fetching certificates (tests, TLS-intercepting proxies).
+    pub cert_url_ca: Option<PathBuf>,
+    /// PayPal: this webhook's id, part of what PayPal signs.
+    pub webhook_id: Option<String>,
     /// generic: `hmac-sha1`, `hmac-sha256`, `hmac-sha512`, `ed25519`, `token`, `jwt-hs256`.
     pub algorithm: Option<String>,
     /// generic: signature header name (`A|B`: the first present).

@@ -9,7 +9,7 @@
 //! fails when they drift), and the tests iterate over the rows.
 
 use super::spec::{
-    Alg, AlgSwitch, Enc, Handshake, KeyFmt, Provider, Replay, Sig, Spec, Tol, Ts, TsFmt,
+    Alg, AlgSwitch, Enc, Handshake, KeyFmt, Provider, RemoteCert, Replay, Sig, Spec, Tol, Ts, TsFmt,
 };
 use Alg::{HmacSha1 as SHA1, HmacSha256 as SHA256, HmacSha512 as SHA512};
 use Enc::{Base64 as B64, Hex};
@@ -1367,6 +1367,54 @@ pub static PROVIDERS: &[Provider] = &[
         replay: Replay::Signature("the signature covers `signature.token`, random per delivery; it is the only thing tying the unsigned `event-data` to one delivery"),
         docs: "https://documentation.mailgun.com/docs/mailgun/user-manual/tracking-messages/#securing-webhooks",
         vector: "derived from the documented scheme",
+        ..ROW
+    },
+    Provider {
+        name: "amazon-sns",
+        title: "Amazon SNS",
+        aliases: &["sns"],
+        spec: Spec {
+            alg: Alg::RsaSha1,
+            enc: B64,
+            sig: Sig::Body { path: "Signature" },
+            ts: Ts::None,
+            content: "{sns}",
+            key: KeyFmt::Remote,
+            alg_switch: None,
+            remote: Some(RemoteCert {
+                url_from: "body:SigningCertURL",
+                hosts: &["sns.*.amazonaws.com", "sns.*.amazonaws.com.cn"],
+            }),
+        },
+        replay: Replay::Signature("the signed string holds the `MessageId`, kept on SNS's retries (which resend the same signed message)"),
+        handshake: Some(Handshake::SnsSubscribe),
+        docs: "https://docs.aws.amazon.com/sns/latest/dg/sns-verify-signature-of-message.html",
+        vector: "derived: a test certificate served over loopback HTTPS",
+        ..ROW
+    },
+    Provider {
+        name: "paypal",
+        title: "PayPal",
+        spec: Spec {
+            alg: Alg::RsaSha256,
+            enc: B64,
+            sig: Sig::Header { name: "paypal-transmission-sig", prefix: "" },
+            ts: Ts::None,
+            content: "{header:paypal-transmission-id}|{header:paypal-transmission-time}|{config:webhook_id}|{crc32:body}",
+            key: KeyFmt::Remote,
+            alg_switch: Some(AlgSwitch {
+                header: "paypal-auth-algo",
+                key: "",
+                choices: &[("SHA256withRSA", Alg::RsaSha256), ("SHA1withRSA", Alg::RsaSha1)],
+            }),
+            remote: Some(RemoteCert {
+                url_from: "paypal-cert-url",
+                hosts: &["api.paypal.com", "api.sandbox.paypal.com", "api-m.paypal.com", "api-m.sandbox.paypal.com"],
+            }),
+        },
+        replay: Replay::SignedHeader("paypal-transmission-id", "signed, unique per transmission"),
+        docs: "https://developer.paypal.com/api/rest/webhooks/rest/#link-selfverificationmethod",
+        vector: "derived: a test certificate served over loopback HTTPS",
         ..ROW
     },
 ];

@@ -230,7 +230,7 @@ pub enum KeyFmt {
 pub struct AlgSwitch {
     /// Header name.
     pub header: &'static str,
-    /// Pair key naming the algorithm.
+    /// Pair key naming the algorithm; empty: the whole header value names it (PayPal).
     pub key: &'static str,
     /// Accepted values (compared case-insensitively) and what they select.
     pub choices: &'static [(&'static str, Alg)],

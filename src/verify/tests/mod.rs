@@ -4,6 +4,7 @@
 mod attacks;
 mod disagreements;
 mod handshakes;
+mod remote;
 mod table;
 mod vectors;
 
@@ -103,6 +104,12 @@ pub fn extra_knobs(p: &Provider) -> String {
     if p.spec.content.contains("{url}") {
         out += "public_url = \"https://hooks.example.com\"\n";
     }
+    if p.spec.content == "{sns}" {
+        out += "topic_arns = [\"arn:aws:sns:us-east-1:123456789012:hooks\"]\n";
+    }
+    if p.spec.content.contains("{config:webhook_id}") {
+        out += "webhook_id = \"WH-1\"\n";
+    }
     match p.handshake {
         Some(Handshake::HubChallenge { .. }) => out += "verify_token = \"vt\"\n",
         Some(Handshake::AsanaSecret) => out += "handshake = false\n",
@@ -112,6 +119,11 @@ pub fn extra_knobs(p: &Provider) -> String {
 }
 
 pub fn preset_toml(p: &Provider, secrets: &[&str]) -> String {
+    let secrets = if p.spec.key == KeyFmt::Remote {
+        &[][..]
+    } else {
+        secrets
+    };
     let list: Vec<String> = secrets.iter().map(|s| format!("{s:?}")).collect();
     format!(
         "scheme = {:?}\nsecrets = [{}]\n{}",
@@ -125,7 +137,7 @@ pub fn preset_toml(p: &Provider, secrets: &[&str]) -> String {
 pub fn signable() -> impl Iterator<Item = &'static Provider> {
     PROVIDERS
         .iter()
-        .filter(|p| !matches!(p.spec.sig, Sig::Body { .. }))
+        .filter(|p| !matches!(p.spec.sig, Sig::Body { .. }) && p.spec.key != KeyFmt::Remote)
 }
 
 /// A body the row accepts, and its content type, at `now`.

@@ -199,6 +199,13 @@ pub fn all_presets() -> String {
         if p.spec.content.contains("{url}") {
             out += "public_url = \"https://hooks.example.com\"   # the URL the provider calls\n";
         }
+        if p.spec.content == "{sns}" {
+            out += "topic_arns = [\"arn:aws:sns:us-east-1:123456789012:my-topic\"]   # any AWS account can sign: list yours\n# auto_confirm = true   # confirm SubscriptionConfirmation by fetching SubscribeURL\n";
+        }
+        if p.spec.content.contains("{config:webhook_id}") {
+            out +=
+                "webhook_id = \"WH-XXXXXXXX\"   # this webhook's id, part of what PayPal signs\n";
+        }
         match p.handshake {
             Some(Handshake::HubChallenge { .. }) => {
                 out += &format!("verify_token = \"env:{}_VERIFY_TOKEN\"   # answers the subscription GET\n", env_name(p))

@@ -158,8 +158,10 @@ impl Verifier {
         let compile = |s: &Scheme| {
             keys::compile(&f.secrets, s.alg, s.key, base_dir).map_err(|(k, m)| cfg_err(&k, m))
         };
-        let needs_secrets =
-            scheme.key != KeyFmt::Remote && !handshaker.as_ref().is_some_and(|h| h.learns_secret());
+        let jwks = jwks_keys(f, &scheme, base_dir)?;
+        let needs_secrets = scheme.key != KeyFmt::Remote
+            && jwks.is_empty()
+            && !handshaker.as_ref().is_some_and(|h| h.learns_secret());
         if needs_secrets && f.secrets.is_empty() {
             return Err(cfg_err(
                 "verify.secrets",
@@ -217,7 +219,7 @@ impl Verifier {
         };
         Ok(Verifier {
             primary: Compiled {
-                keys: compile(&scheme)?,
+                keys: [compile(&scheme)?, jwks].concat(),
                 scheme,
             },
             legacy,
@@ -689,6 +691,27 @@ impl Verifier {
     }
 }
 
+/// Keys of `jwks_file`, for RS256/ES256 JWT schemes only.
+fn jwks_keys(
+    f: &FileVerify,
+    s: &Scheme,
+    base_dir: &Path,
+) -> Result<Vec<KeyEntry>, VerifyConfigError> {
+    let Some(file) = &f.jwks_file else {
+        return Ok(Vec::new());
+    };
+    if s.key != KeyFmt::Jwk {
+        return Err(cfg_err(
+            "verify.jwks_file",
+            "only for RS256/ES256 JWT schemes",
+        ));
+    }
+    let path = base_dir.join(file);
+    let doc = std::fs::read(&path)
+        .map_err(|e| cfg_err("verify.jwks_file", format!("{}: {e}", path.display())))?;
+    keys::jwks(&doc).map_err(|m| cfg_err("verify.jwks_file", format!("{}: {m}", path.display())))
+}
+
 /// The certificate fetcher of a scheme whose key comes from a URL, checked
 /// against the knobs that only such schemes take.
 fn remote_certs(
@@ -789,6 +812,8 @@ fn key_matches(key: &Key, alg: Alg, content: &[u8], candidate: &[u8]) -> bool {
             };
             vk.verify(content, &sig).is_ok()
         }
+        // RSA keys verify RS256 JWTs only (see `jwt`).
+        Key::Rsa(_) => false,
         Key::Token(t) => ct_eq_hashed(t.expose(), candidate),
         Key::Basic { user, password } => {
             let Some(colon) = candidate.iter().position(|b| *b == b':') else {

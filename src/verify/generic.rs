@@ -6,7 +6,7 @@
 //! ```toml
 //! [route.verify]
 //! scheme = "generic"
-//! algorithm = "hmac-sha256"              # hmac-sha1 | hmac-sha256 | hmac-sha512 | ed25519 | token | jwt-hs256
+//! algorithm = "hmac-sha256"              # hmac-sha1 | hmac-sha256 | hmac-sha512 | ed25519 | token | jwt-hs256 | jwt-rs256 | jwt-es256
 //! signature_header = "X-Signature"       # "A|B": the first present
 //! signature_prefix = "sha256="           # default ""
 //! signature_encoding = "hex"             # hex | base64 | base64url (default hex)
@@ -81,6 +81,8 @@ pub fn spec(f: &FileVerify) -> Result<Spec<String>, VerifyConfigError> {
             ("ed25519", Alg::Ed25519),
             ("token", Alg::Token),
             ("jwt-hs256", Alg::JwtHs256),
+            ("jwt-rs256", Alg::JwtRs256),
+            ("jwt-es256", Alg::JwtEs256),
         ],
     )?;
     let enc = pick(
@@ -122,7 +124,7 @@ pub fn spec(f: &FileVerify) -> Result<Spec<String>, VerifyConfigError> {
             name: header,
             prefix,
         },
-        (Alg::JwtHs256, _, _) => Sig::Jwt {
+        (a, _, _) if a.is_jwt() => Sig::Jwt {
             name: header,
             prefix,
             body_hash: None,
@@ -156,11 +158,12 @@ pub fn spec(f: &FileVerify) -> Result<Spec<String>, VerifyConfigError> {
             fmt,
         },
         (None, Some(_)) => Ts::Pair { fmt },
-        (None, None) if alg == Alg::JwtHs256 => Ts::Jwt,
+        (None, None) if alg.is_jwt() => Ts::Jwt,
         (None, None) => Ts::None,
     };
     let key = match alg {
         Alg::Ed25519 => KeyFmt::Ed25519,
+        Alg::JwtRs256 | Alg::JwtEs256 => KeyFmt::Jwk,
         _ => pick(
             "secret_encoding",
             f.secret_encoding.as_deref().unwrap_or("raw"),
@@ -175,7 +178,7 @@ pub fn spec(f: &FileVerify) -> Result<Spec<String>, VerifyConfigError> {
     if let Some(h) = &f.id_header {
         scheme::names("id_header", h).map_err(|e| cfg_err("verify.id_header", e.message))?;
     }
-    let default_content = if matches!(alg, Alg::Token | Alg::JwtHs256) {
+    let default_content = if alg == Alg::Token || alg.is_jwt() {
         ""
     } else {
         "{body}"

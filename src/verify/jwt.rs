@@ -1,6 +1,7 @@
-//! Signatures as a JWT in a header (Netlify, Upstash QStash, Vonage, …):
-//! HS256 over the shared secret, the body bound by a SHA-256 claim when the
-//! provider sends one, `iat`/`exp` checked against the route's tolerance.
+//! Signatures as a JWT in a header (Netlify, LiveKit, Vonage, Plaid, …):
+//! HS256 over the shared secret, or RS256/ES256 under a configured public key
+//! or JWKS file (the token's `kid` picks the key); the body bound by a SHA-256
+//! claim when the provider sends one; `iat`/`exp` checked against the tolerance.
 //!
 //! Only the algorithm the row names is accepted, whatever the token's header
 //! says: a token cannot pick `none` or switch to another key type.
@@ -9,7 +10,7 @@ use super::engine::SignError;
 use super::keys::{ct_eq, Key, KeyEntry};
 use super::parse::{self, Candidate};
 use super::scheme::{Names, Scheme, SigLoc};
-use super::spec::Enc;
+use super::spec::{Alg, Enc};
 use super::MAX_HEADER_VALUE;
 use crate::reject::{Reason, Rejection};
 use http::HeaderMap;
@@ -64,14 +65,19 @@ pub fn verify(
     let [h, p, sig] = parts.as_slice() else {
         return Err(malformed("not a compact JWT"));
     };
-    if json_part(h)?.get("alg").and_then(Value::as_str) != Some("HS256") {
-        return Err(malformed("JWT alg is not HS256"));
+    let header = json_part(h)?;
+    let want = jws_alg(s.alg);
+    if header.get("alg").and_then(Value::as_str) != Some(want) {
+        return Err(malformed("JWT alg is not the one this scheme uses"));
     }
+    let kid = header.get("kid").and_then(Value::as_str);
     let sig = b64url(sig)?;
     let signed = &token[..h.len() + 1 + p.len()];
+    let by_kid = kid.is_some_and(|kid| keys.iter().any(|k| k.id == kid));
     let key = keys
         .iter()
-        .find(|k| matches!(&k.key, Key::Mac(m, _) if ct_eq(&m.compute(&[signed]), &sig)))
+        .filter(|k| !by_kid || Some(k.id.as_str()) == kid)
+        .find(|k| key_verifies(s.alg, &k.key, signed, &sig))
         .ok_or_else(|| Rejection::new(Reason::SignatureInvalid, "JWT signature does not match"))?;
     let claims = json_part(p)?;
     check_times(&claims, now, tolerance)?;
@@ -89,6 +95,33 @@ pub fn verify(
         }
     }
     Ok((key.id.clone(), hex::encode(Sha256::digest(&sig))))
+}
+
+/// The JWS `alg` a scheme's algorithm stands for.
+fn jws_alg(alg: Alg) -> &'static str {
+    match alg {
+        Alg::JwtRs256 => "RS256",
+        Alg::JwtEs256 => "ES256",
+        _ => "HS256",
+    }
+}
+
+/// Does `key` sign `signed` with `sig` under the scheme's algorithm (and only that one)?
+fn key_verifies(alg: Alg, key: &Key, signed: &[u8], sig: &[u8]) -> bool {
+    match (alg, key) {
+        (Alg::JwtHs256, Key::Mac(m, _)) => ct_eq(&m.compute(&[signed]), sig),
+        (Alg::JwtRs256, Key::Rsa(der)) => ring::signature::UnparsedPublicKey::new(
+            &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+            der,
+        )
+        .verify(signed, sig)
+        .is_ok(),
+        (Alg::JwtEs256, Key::EcdsaP256(vk, _)) => {
+            use p256::ecdsa::signature::Verifier as _;
+            p256::ecdsa::Signature::from_slice(sig).is_ok_and(|s| vk.verify(signed, &s).is_ok())
+        }
+        _ => false,
+    }
 }
 
 /// `iat` within the tolerance, `exp` and `nbf` respected (with a minute of
@@ -110,17 +143,16 @@ fn check_times(claims: &Value, now: SystemTime, tolerance: Duration) -> Result<(
     Ok(())
 }
 
-/// An HS256 token for `body` (for `hookgate sign` and tests).
+/// A token for `body` (for `hookgate sign` and tests): HS256 with the
+/// secret, ES256 when a private key is configured.
 pub fn sign(
+    alg: Alg,
     key: &Key,
     hash: Option<&(String, Enc)>,
     body: &[u8],
     now: SystemTime,
     tolerance: Duration,
 ) -> Result<String, SignError> {
-    let Key::Mac(m, _) = key else {
-        return Err(SignError("JWT signing needs the shared secret".into()));
-    };
     let iat = now
         .duration_since(UNIX_EPOCH)
         .map_err(|_| SignError("clock before 1970".into()))?
@@ -132,9 +164,21 @@ pub fn sign(
     let enc = |v: &Value| parse::encode(Enc::Base64Url, v.to_string().as_bytes());
     let signed = format!(
         "{}.{}",
-        enc(&json!({"alg": "HS256", "typ": "JWT"})),
+        enc(&json!({"alg": jws_alg(alg), "typ": "JWT"})),
         enc(&claims)
     );
-    let sig = parse::encode(Enc::Base64Url, &m.compute(&[signed.as_bytes()]));
-    Ok(format!("{signed}.{sig}"))
+    let sig = match (alg, key) {
+        (Alg::JwtHs256, Key::Mac(m, _)) => m.compute(&[signed.as_bytes()]),
+        (Alg::JwtEs256, Key::EcdsaP256(_, Some(sk))) => {
+            use p256::ecdsa::signature::Signer;
+            let sig: p256::ecdsa::Signature = sk.sign(signed.as_bytes());
+            sig.to_bytes().to_vec()
+        }
+        _ => {
+            return Err(SignError(
+                "verify-only here: hookgate holds only the public key".into(),
+            ))
+        }
+    };
+    Ok(format!("{signed}.{}", parse::encode(Enc::Base64Url, &sig)))
 }

@@ -70,6 +70,8 @@ pub enum Key {
         Box<p256::ecdsa::VerifyingKey>,
         Option<Box<p256::ecdsa::SigningKey>>,
     ),
+    /// RSA public key (PKCS#1 DER), for RS256 JWTs.
+    Rsa(Vec<u8>),
     /// Shared token, compared whole.
     Token(Secret),
     /// Basic credentials: user, and either the password or its SHA-256.
@@ -166,7 +168,8 @@ pub fn build_key(alg: Alg, fmt: KeyFmt, material: &Secret) -> Result<Key, String
             Key::Mac(Box::new(mac), Secret::new(raw))
         }
         Alg::Ed25519 => ed25519_key(text.trim())?,
-        Alg::EcdsaP256 => ecdsa_key(text.trim())?,
+        Alg::EcdsaP256 | Alg::JwtEs256 => ecdsa_key(text.trim())?,
+        Alg::JwtRs256 => rsa_public_pem(text.trim())?,
         Alg::Token => Key::Token(material.clone()),
         Alg::Basic => basic_key(text)?,
         Alg::RsaSha1 | Alg::RsaSha256 => {
@@ -194,6 +197,93 @@ fn ecdsa_key(t: &str) -> Result<Key, String> {
     };
     let vk = key.map_err(|_| "not a P-256 public key (SubjectPublicKeyInfo)".to_string())?;
     Ok(Key::EcdsaP256(Box::new(vk), None))
+}
+
+/// An RSA public key from a PEM SubjectPublicKeyInfo.
+fn rsa_public_pem(t: &str) -> Result<Key, String> {
+    let not = || "not an RSA public key (PEM SubjectPublicKeyInfo)".to_string();
+    let (_, pem) = x509_parser::pem::parse_x509_pem(t.as_bytes()).map_err(|_| not())?;
+    use x509_parser::prelude::FromDer;
+    let (_, spki) =
+        x509_parser::x509::SubjectPublicKeyInfo::from_der(&pem.contents).map_err(|_| not())?;
+    match spki.parsed() {
+        Ok(x509_parser::public_key::PublicKey::RSA(_)) => {
+            Ok(Key::Rsa(spki.subject_public_key.data.to_vec()))
+        }
+        _ => Err(not()),
+    }
+}
+
+/// Keys of a JWKS document (RSA and P-256 EC keys), each under its `kid`.
+pub fn jwks(doc: &[u8]) -> Result<Vec<KeyEntry>, String> {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+    let v: serde_json::Value = serde_json::from_slice(doc).map_err(|e| format!("not JSON: {e}"))?;
+    let keys = v["keys"].as_array().ok_or("no \"keys\" array")?;
+    let field = |k: &serde_json::Value, f: &str| -> Result<Vec<u8>, String> {
+        let s = k[f].as_str().ok_or_else(|| format!("key without {f:?}"))?;
+        B64URL
+            .decode(s.trim_end_matches('='))
+            .map_err(|_| format!("{f:?} is not base64url"))
+    };
+    let mut out = Vec::new();
+    for (i, k) in keys.iter().enumerate() {
+        let key = match (k["kty"].as_str(), k["crv"].as_str()) {
+            (Some("RSA"), _) => {
+                let (n, e) = (field(k, "n")?, field(k, "e")?);
+                Key::Rsa(rsa_pkcs1_der(&n, &e))
+            }
+            (Some("EC"), Some("P-256")) => {
+                let point = p256::EncodedPoint::from_affine_coordinates(
+                    field(k, "x")?.as_slice().into(),
+                    field(k, "y")?.as_slice().into(),
+                    false,
+                );
+                let vk = p256::ecdsa::VerifyingKey::from_encoded_point(&point)
+                    .map_err(|_| format!("key {i}: not a P-256 point"))?;
+                Key::EcdsaP256(Box::new(vk), None)
+            }
+            _ => continue, // other key types are not used by any preset
+        };
+        out.push(KeyEntry {
+            id: k["kid"]
+                .as_str()
+                .map_or_else(|| format!("jwks{i}"), str::to_string),
+            key,
+            valid_from: None,
+            valid_until: None,
+            inline: false,
+        });
+    }
+    if out.is_empty() {
+        return Err("no RSA or P-256 key".into());
+    }
+    Ok(out)
+}
+
+/// DER `RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }`.
+fn rsa_pkcs1_der(n: &[u8], e: &[u8]) -> Vec<u8> {
+    fn len(n: usize) -> Vec<u8> {
+        match n {
+            0..=127 => vec![n as u8],
+            128..=255 => vec![0x81, n as u8],
+            _ => vec![0x82, (n >> 8) as u8, n as u8],
+        }
+    }
+    fn int(v: &[u8]) -> Vec<u8> {
+        let v = &v[v
+            .iter()
+            .position(|b| *b != 0)
+            .unwrap_or(v.len().saturating_sub(1))..];
+        let mut body = if v.first().is_some_and(|b| b & 0x80 != 0) {
+            vec![0]
+        } else {
+            vec![]
+        };
+        body.extend_from_slice(v);
+        [vec![0x02], len(body.len()), body].concat()
+    }
+    let body = [int(n), int(e)].concat();
+    [vec![0x30], len(body.len()), body].concat()
 }
 
 /// `user:password` or `user:sha256:<hex of the password>`.

@@ -86,6 +86,8 @@ pub struct FileVerify {
     pub cert_url_ca: Option<PathBuf>,
     /// PayPal: this webhook's id, part of what PayPal signs.
     pub webhook_id: Option<String>,
+    /// RS256/ES256 JWT schemes: a JWKS file whose keys (by `kid`) verify tokens, besides `secrets`.
+    pub jwks_file: Option<PathBuf>,
     /// generic: `hmac-sha1`, `hmac-sha256`, `hmac-sha512`, `ed25519`, `token`, `jwt-hs256`.
     pub algorithm: Option<String>,
     /// generic: signature header name (`A|B`: the first present).

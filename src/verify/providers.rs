@@ -1417,6 +1417,19 @@ pub static PROVIDERS: &[Provider] = &[
         vector: "derived: a test certificate served over loopback HTTPS",
         ..ROW
     },
+    Provider {
+        name: "plaid",
+        title: "Plaid",
+        spec: Spec {
+            alg: Alg::JwtEs256,
+            key: KeyFmt::Jwk,
+            ..jwt("plaid-verification", "", Some(("request_body_sha256", Hex)))
+        },
+        tol: Tol { secs: 300, provider: "docs: iat within 5 min" },
+        replay: Replay::Signature("the JWT signature covers the body hash and `iat`"),
+        docs: "https://plaid.com/docs/api/webhooks/webhook-verification/",
+        ..ROW
+    },
 ];
 
 /// A preset by name or alias.

@@ -61,7 +61,7 @@ pub fn sign(s: &Scheme, key: &Key, ctx: &Context<'_>) -> Result<Vec<(String, Str
         _ => None,
     };
     if let SigLoc::Jwt(names, prefix, hash) = &s.sig {
-        let jwt = super::jwt::sign(key, hash.as_ref(), ctx.body, ctx.now, ctx.tolerance)?;
+        let jwt = super::jwt::sign(s.alg, key, hash.as_ref(), ctx.body, ctx.now, ctx.tolerance)?;
         out.push((names[0].to_string(), format!("{prefix}{jwt}")));
         return Ok(out);
     }

@@ -39,6 +39,10 @@ pub enum Alg {
     Basic,
     /// A JWT signed with HS256 over the shared secret.
     JwtHs256,
+    /// A JWT signed with RS256 (a configured RSA public key or JWKS).
+    JwtRs256,
+    /// A JWT signed with ES256 (a configured P-256 public key or JWKS).
+    JwtEs256,
 }
 
 impl Alg {
@@ -55,7 +59,14 @@ impl Alg {
             Alg::Token => "token",
             Alg::Basic => "basic",
             Alg::JwtHs256 => "jwt-hs256",
+            Alg::JwtRs256 => "jwt-rs256",
+            Alg::JwtEs256 => "jwt-es256",
         }
+    }
+
+    /// Is this a JWT algorithm?
+    pub fn is_jwt(self) -> bool {
+        matches!(self, Alg::JwtHs256 | Alg::JwtRs256 | Alg::JwtEs256)
     }
 }
 
@@ -222,6 +233,9 @@ pub enum KeyFmt {
     Basic,
     /// No configured secret: the key comes from a certificate URL in the message.
     Remote,
+    /// A PEM public key (RSA, or P-256 where a PEM private key also signs
+    /// tests), or the keys of a `jwks_file`.
+    Jwk,
 }
 
 /// A header that picks the algorithm per request (Twilio's

@@ -20,7 +20,7 @@ fn example_value(var: &str) -> String {
     match row.spec.key {
         KeyFmt::Whsec | KeyFmt::RawAndBase64 => format!("whsec_{}", b64(&[1u8; 24])),
         KeyFmt::Ed25519 => "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a".into(),
-        KeyFmt::EcdsaP256 => "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE83T4O/n84iotIvIW4mdBgQ/7dAfSmpqIM8kF9mN1flpVKS3GRqe62gw+2fNNRaINXvVpiglSI8eNEc6wEA3F+g==".into(),
+        KeyFmt::EcdsaP256 | KeyFmt::Jwk => "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE83T4O/n84iotIvIW4mdBgQ/7dAfSmpqIM8kF9mN1flpVKS3GRqe62gw+2fNNRaINXvVpiglSI8eNEc6wEA3F+g==".into(),
         KeyFmt::Basic => "hook:sha256:5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8".into(),
         KeyFmt::Base64 => b64(&[2u8; 32]),
         KeyFmt::Hex => hex::encode([2u8; 32]),

@@ -22,7 +22,7 @@ fn secret_for(p: &Provider) -> String {
                 b64(&[sk.to_bytes().as_slice(), sk.verifying_key().as_bytes()].concat())
             )
         }
-        KeyFmt::EcdsaP256 => {
+        KeyFmt::EcdsaP256 | KeyFmt::Jwk => {
             use p256::pkcs8::EncodePrivateKey;
             let sk = p256::ecdsa::SigningKey::from_slice(&[3u8; 32]).unwrap();
             sk.to_pkcs8_pem(Default::default()).unwrap().to_string()

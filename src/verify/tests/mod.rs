@@ -4,6 +4,7 @@
 mod attacks;
 mod disagreements;
 mod handshakes;
+mod jwt;
 mod remote;
 mod table;
 mod vectors;
@@ -90,7 +91,7 @@ pub fn secret_for(p: &Provider, seed: u8) -> String {
                 b64(&[sk.to_bytes().as_slice(), sk.verifying_key().as_bytes()].concat())
             )
         }
-        KeyFmt::EcdsaP256 => p256_pem(seed),
+        KeyFmt::EcdsaP256 | KeyFmt::Jwk => p256_pem(seed),
         KeyFmt::Basic => format!("hook:s3cret{seed}"),
         KeyFmt::Base64 => b64(&[seed; 32]),
         KeyFmt::Hex => hex::encode([seed; 32]),

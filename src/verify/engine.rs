@@ -271,7 +271,9 @@ impl Verifier {
     /// Is the signature a constant credential (a shared token, Basic
     /// credentials), the same on every delivery?
     pub fn credential_only(&self) -> bool {
-        matches!(self.primary.scheme.sig, SigLoc::Token(..) | SigLoc::Basic)
+        let s = &self.primary.scheme;
+        matches!(s.sig, SigLoc::Token(..) | SigLoc::Basic)
+            || (s.sig_in_body() && s.alg == Alg::Token)
     }
 
     /// Is any secret written inline in the config file?
@@ -494,6 +496,25 @@ impl Verifier {
         if let Some(certs) = &self.remote {
             return self.verify_remote(certs, s, pre, req, candidates, body);
         }
+        if s.sig_in_body() && s.alg == Alg::Token {
+            // Every item of a batch carries the token: all must match, or one
+            // forged item could ride along with a genuine one.
+            let key = keys
+                .iter()
+                .find(|k| {
+                    candidates
+                        .iter()
+                        .all(|c| key_matches(&k.key, pre.alg, &[], &c.sig))
+                })
+                .ok_or_else(|| {
+                    Rejection::new(Reason::SignatureInvalid, "body token does not match")
+                })?;
+            return Ok(Verified {
+                scheme: s.name,
+                key_id: key.id.clone(),
+                signature_digest: String::new(),
+            });
+        }
         let urls = match (&self.public_url, s.needs_public_url()) {
             (Some(base), true) => content::url_variants(&format!("{base}{}", req.path_and_query)),
             _ => vec![String::new()],
@@ -620,15 +641,28 @@ impl Verifier {
         body: &[u8],
         now: SystemTime,
     ) -> Result<Vec<Candidate>, Rejection> {
-        let raw = parse::body_field(body, path).ok_or_else(|| {
+        let raw = parse::body_fields(body, path).ok_or_else(|| {
             Rejection::new(
                 Reason::SignatureMissing,
                 format!("body has no {}", path.join(".")),
             )
         })?;
-        let sig = parse::decode(s.enc, raw.as_bytes()).ok_or_else(|| {
-            Rejection::new(Reason::SignatureMalformed, "body signature is not valid")
-        })?;
+        if s.alg == Alg::Token {
+            // A token in every item of the body (Microsoft Graph's clientState).
+            return Ok(raw
+                .into_iter()
+                .map(|t| Candidate {
+                    sig: t.into_bytes(),
+                    ts: None,
+                })
+                .collect());
+        }
+        let sig = raw
+            .first()
+            .and_then(|r| parse::decode(s.enc, r.as_bytes()))
+            .ok_or_else(|| {
+                Rejection::new(Reason::SignatureMalformed, "body signature is not valid")
+            })?;
         let ts = match &s.ts {
             TsLoc::Body(tpath, fmt) => {
                 let t = parse::body_field(body, tpath).ok_or_else(|| {

@@ -349,12 +349,45 @@ pub fn body_field(body: &[u8], path: &[String]) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
+/// Every string at a dotted path of a JSON body where `*` steps into each
+/// element of an array (Microsoft Graph's `value.*.clientState`). At most
+/// [`MAX_CANDIDATES`] values; `None` when the path matches nothing.
+pub fn body_fields(body: &[u8], path: &[String]) -> Option<Vec<String>> {
+    use serde_json::value::RawValue;
+    let Some(star) = path.iter().position(|p| p == "*") else {
+        return body_field(body, path).map(|v| vec![v]);
+    };
+    let head: &RawValue = {
+        let mut raw: &RawValue = serde_json::from_slice(body).ok()?;
+        for seg in &path[..star] {
+            let map: std::collections::HashMap<std::borrow::Cow<'_, str>, &RawValue> =
+                serde_json::from_str(raw.get()).ok()?;
+            raw = map.get(seg.as_str())?;
+        }
+        raw
+    };
+    let items: Vec<&RawValue> = serde_json::from_str(head.get()).ok()?;
+    if items.is_empty() || items.len() > MAX_CANDIDATES {
+        return None;
+    }
+    items
+        .iter()
+        .map(|item| json_field(item.get().as_bytes(), &path[star + 1..]))
+        .collect()
+}
+
 /// A top-level string field of a JSON body.
 pub fn body_field_json(body: &[u8], key: &str) -> Option<String> {
     json_field(body, &[key.to_string()])
 }
 
 fn json_field(body: &[u8], path: &[String]) -> Option<String> {
+    if path.is_empty() {
+        return match serde_json::from_slice(body).ok()? {
+            serde_json::Value::String(s) => Some(s),
+            _ => None,
+        };
+    }
     use serde_json::value::RawValue;
     use std::collections::HashMap;
     let mut raw: &RawValue = serde_json::from_slice(body).ok()?;

@@ -1430,6 +1430,21 @@ pub static PROVIDERS: &[Provider] = &[
         docs: "https://plaid.com/docs/api/webhooks/webhook-verification/",
         ..ROW
     },
+    Provider {
+        name: "microsoft-graph",
+        title: "Microsoft Graph change notifications",
+        spec: Spec {
+            alg: Alg::Token,
+            sig: Sig::Body { path: "value.*.clientState" },
+            content: "",
+            ..body(Alg::Token, Hex, Sig::Basic)
+        },
+        replay: Replay::None("clientState is the same on every notification and nothing else is signed"),
+        handshake: Some(Handshake::QueryEcho("validationToken")),
+        docs: "https://learn.microsoft.com/en-us/graph/change-notifications-delivery-webhooks",
+        vector: "token compare",
+        ..ROW
+    },
 ];
 
 /// A preset by name or alias.

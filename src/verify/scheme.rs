@@ -113,6 +113,7 @@ impl Scheme {
     pub fn covers_body(&self) -> bool {
         match &self.sig {
             SigLoc::Token(..) | SigLoc::Basic => false,
+            SigLoc::Body(_) if self.alg == Alg::Token => false,
             SigLoc::Jwt(_, _, hash) => hash.is_some(),
             _ => self.content.iter().any(|p| {
                 matches!(
@@ -277,7 +278,9 @@ pub fn compile<S: Text>(name: &'static str, spec: &Spec<S>) -> Result<Scheme, Sp
         ));
     }
     let signs_something = content.iter().any(|p| !matches!(p, Part::Lit(_)));
-    if !signs_something && !matches!(sig, SigLoc::Token(..) | SigLoc::Basic | SigLoc::Jwt(..)) {
+    let credential = matches!(sig, SigLoc::Token(..) | SigLoc::Basic | SigLoc::Jwt(..))
+        || (matches!(sig, SigLoc::Body(_)) && spec.alg == Alg::Token);
+    if !signs_something && !credential {
         return Err(err(
             "signed_content",
             "the template signs nothing from the request",

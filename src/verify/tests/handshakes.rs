@@ -283,3 +283,40 @@ fn unsigned_signed_handshakes_are_refused() {
         Err(Reason::SignatureInvalid)
     );
 }
+
+/// Microsoft Graph: `?validationToken=` is echoed as text; notifications
+/// carry the clientState in every item, and every item must match.
+#[test]
+fn microsoft_graph_validation_and_client_state() {
+    let v = verifier("scheme = \"microsoft-graph\"\nsecrets = [\"client-state-1\"]");
+    let hd = h(&[("content-type", "text/plain")]);
+    let reply = before(
+        &v,
+        "POST",
+        "/hook?validationToken=Validation%3A%20Testing%20client%20application",
+        &hd,
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(text(&reply), "Validation: Testing client application");
+    let good = br#"{"value":[{"subscriptionId":"s1","clientState":"client-state-1","changeType":"created"},{"subscriptionId":"s1","clientState":"client-state-1","changeType":"updated"}]}"#;
+    assert!(check(&v, "POST", "/hook", &HeaderMap::new(), good, at(1)).is_ok());
+    let mixed = br#"{"value":[{"clientState":"client-state-1"},{"clientState":"forged"}]}"#;
+    assert_eq!(
+        check(&v, "POST", "/hook", &HeaderMap::new(), mixed, at(1)),
+        Err(Reason::SignatureInvalid)
+    );
+    assert_eq!(
+        check(
+            &v,
+            "POST",
+            "/hook",
+            &HeaderMap::new(),
+            b"{\"value\":[]}",
+            at(1)
+        ),
+        Err(Reason::SignatureMissing)
+    );
+    assert!(v.credential_only());
+    assert_eq!(v.default_replay_key(), &DefaultKey::None);
+}

@@ -58,7 +58,7 @@ fn signature(spec: &Spec) -> String {
 fn signed(p: &Provider) -> String {
     let s = &p.spec;
     match s.sig {
-        Sig::Token { .. } => "(shared token, constant-time compare)".into(),
+        _ if s.alg == Alg::Token => "(shared token, constant-time compare)".into(),
         Sig::Basic => "(credentials, constant-time compare)".into(),
         Sig::Jwt { .. } => format!("{} JWT", s.alg.label()),
         _ => format!("{} {}", s.alg.label(), code(s.content)),
@@ -91,7 +91,7 @@ fn handshake(p: &Provider) -> &'static str {
         None => "",
         Some(Handshake::HubChallenge { .. }) => "GET `hub.challenge`",
         Some(Handshake::QueryEcho("challenge")) => "GET `challenge`",
-        Some(Handshake::QueryEcho(_)) => "`validationToken`",
+        Some(Handshake::QueryEcho(_)) => "`?validationToken=`",
         Some(Handshake::HeaderEcho(_)) => "GET endpoint verification header",
         Some(Handshake::TwitterCrc) => "GET `crc_token`",
         Some(Handshake::AsanaSecret) => "`X-Hook-Secret`",

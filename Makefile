@@ -67,6 +67,7 @@ vectors:
 	python3 -m venv $(VECTORS_VENV)
 	$(VECTORS_VENV)/bin/pip install -q -r tests/vectors/requirements.txt
 	$(VECTORS_VENV)/bin/python tests/vectors/sign.py tests/fixtures/sdk-vectors.json
+	python3 tests/vectors/derive.py tests/fixtures/rows.json tests/fixtures/derived-vectors.json
 	cd tests/vectors && npm install --silent --no-audit --no-fund && node sign.mjs ../fixtures/sdk-vectors.json
 	$(CARGO) build --locked
 	$(VECTORS_VENV)/bin/python tests/vectors/check_sign.py target/debug/hookgate

@@ -264,7 +264,7 @@ pub static PROVIDERS: &[Provider] = &[
         tol: Tol { secs: 300, provider: "svix libraries ±300 s" },
         replay: Replay::SignedHeader("svix-id|webhook-id", "signed, unique per message and kept on retries"),
         docs: "https://docs.svix.com/receiving/verifying-payloads/how-manual",
-        vector: "derived (svix-server v1a shape)",
+        vector: "published: svix-server worker.rs test (svix-* names)",
         ..ROW
     },
     Provider {
@@ -1366,7 +1366,7 @@ pub static PROVIDERS: &[Provider] = &[
         tol: Tol { secs: 300, provider: "docs: reject stale timestamps" },
         replay: Replay::Signature("the signature covers `signature.token`, random per delivery; it is the only thing tying the unsigned `event-data` to one delivery"),
         docs: "https://documentation.mailgun.com/docs/mailgun/user-manual/tracking-messages/#securing-webhooks",
-        vector: "derived from the documented scheme",
+        vector: "dedicated test: vectors::mailgun_signature_inside_the_body",
         ..ROW
     },
     Provider {
@@ -1389,7 +1389,7 @@ pub static PROVIDERS: &[Provider] = &[
         replay: Replay::Signature("the signed string holds the `MessageId`, kept on SNS's retries (which resend the same signed message)"),
         handshake: Some(Handshake::SnsSubscribe),
         docs: "https://docs.aws.amazon.com/sns/latest/dg/sns-verify-signature-of-message.html",
-        vector: "derived: a test certificate served over loopback HTTPS",
+        vector: "dedicated test: remote::sns_* (test certificate over loopback HTTPS)",
         ..ROW
     },
     Provider {
@@ -1414,7 +1414,7 @@ pub static PROVIDERS: &[Provider] = &[
         },
         replay: Replay::SignedHeader("paypal-transmission-id", "signed, unique per transmission"),
         docs: "https://developer.paypal.com/api/rest/webhooks/rest/#link-selfverificationmethod",
-        vector: "derived: a test certificate served over loopback HTTPS",
+        vector: "dedicated test: remote::paypal_* (test certificate over loopback HTTPS)",
         ..ROW
     },
     Provider {
@@ -1428,6 +1428,7 @@ pub static PROVIDERS: &[Provider] = &[
         tol: Tol { secs: 300, provider: "docs: iat within 5 min" },
         replay: Replay::Signature("the JWT signature covers the body hash and `iat`"),
         docs: "https://plaid.com/docs/api/webhooks/webhook-verification/",
+        vector: "dedicated test: jwt::plaid_es256_binds_the_body",
         ..ROW
     },
     Provider {
@@ -1442,7 +1443,7 @@ pub static PROVIDERS: &[Provider] = &[
         replay: Replay::None("clientState is the same on every notification and nothing else is signed"),
         handshake: Some(Handshake::QueryEcho("validationToken")),
         docs: "https://learn.microsoft.com/en-us/graph/change-notifications-delivery-webhooks",
-        vector: "token compare",
+        vector: "dedicated test: handshakes::microsoft_graph_validation_and_client_state",
         ..ROW
     },
 ];

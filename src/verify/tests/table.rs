@@ -106,14 +106,26 @@ fn handshake(p: &Provider) -> &'static str {
 
 /// SDKs (with versions) that signed fixtures for each preset (`make vectors`).
 fn sdk_fixtures() -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
-    let doc: serde_json::Value =
-        serde_json::from_str(include_str!("../../../tests/fixtures/sdk-vectors.json")).unwrap();
     let mut out: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
         Default::default();
-    for v in doc["vectors"].as_array().unwrap() {
-        out.entry(v["provider"].as_str().unwrap().to_string())
-            .or_default()
-            .insert(v["sdk"].as_str().unwrap().to_string());
+    for (file, label) in [
+        (
+            include_str!("../../../tests/fixtures/sdk-vectors.json"),
+            None,
+        ),
+        (
+            include_str!("../../../tests/fixtures/derived-vectors.json"),
+            Some("tests/vectors/derive.py"),
+        ),
+    ] {
+        let doc: serde_json::Value = serde_json::from_str(file).unwrap();
+        for v in doc["vectors"].as_array().unwrap() {
+            out.entry(v["provider"].as_str().unwrap().to_string())
+                .or_default()
+                .insert(
+                    label.map_or_else(|| v["sdk"].as_str().unwrap().to_string(), str::to_string),
+                );
+        }
     }
     out
 }
@@ -222,6 +234,46 @@ pub fn all_presets() -> String {
     out
 }
 
+/// The rows as data for `tests/vectors/derive.py`, which computes derived
+/// vectors with an independent implementation (Python's hmac) of each row.
+pub fn rows_json() -> String {
+    use serde_json::json;
+    let rows: Vec<serde_json::Value> = PROVIDERS
+        .iter()
+        .map(|p| {
+            let s = &p.spec;
+            let sig = match s.sig {
+                Sig::Header { name, prefix } => json!({"kind": "header", "name": name, "prefix": prefix}),
+                Sig::List { name, sep, prefix } => json!({"kind": "list", "name": name, "sep": sep.to_string(), "prefix": prefix}),
+                Sig::Pairs { name, sep, key, ts_key, groups } => json!({"kind": "pairs", "name": name, "sep": sep.to_string(), "key": key, "ts_key": ts_key, "groups": groups.map(|g| g.to_string())}),
+                Sig::Each { names } => json!({"kind": "each", "name": names}),
+                Sig::Token { name, prefix } => json!({"kind": "token", "name": name, "prefix": prefix}),
+                Sig::Basic => json!({"kind": "basic"}),
+                Sig::Body { path } => json!({"kind": "body", "path": path}),
+                Sig::Jwt { name, prefix, body_hash } => json!({"kind": "jwt", "name": name, "prefix": prefix, "body_hash": body_hash.map(|(c, e)| json!([c, e.label()]))}),
+            };
+            let ts = match s.ts {
+                Ts::None => json!(null),
+                Ts::Header { name, fmt } => json!({"kind": "header", "name": name, "fmt": fmt.label()}),
+                Ts::Pair { fmt } => json!({"kind": "pair", "fmt": fmt.label()}),
+                Ts::Body { path, fmt } => json!({"kind": "body", "path": path, "fmt": fmt.label()}),
+                Ts::Jwt => json!({"kind": "jwt"}),
+            };
+            json!({
+                "name": p.name, "vector": p.vector, "alg": s.alg.label(), "enc": s.enc.label(),
+                "sig": sig, "ts": ts, "content": s.content, "key": format!("{:?}", s.key),
+                "alg_switch": s.alg_switch.is_some(),
+            })
+        })
+        .collect();
+    serde_json::to_string_pretty(&json!({
+        "about": "Generated from src/verify/providers.rs (HOOKGATE_BLESS=1 cargo test --lib verify::tests::table); read by tests/vectors/derive.py.",
+        "rows": rows
+    }))
+    .unwrap()
+        + "\n"
+}
+
 fn bless_or_compare(path: &str, want: &str, whole: bool) {
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
     let text = std::fs::read_to_string(&file).unwrap();
@@ -259,4 +311,9 @@ fn readme_table_is_generated_from_the_rows() {
 #[test]
 fn all_presets_example_is_generated_from_the_rows() {
     bless_or_compare("conf/providers/all-presets.toml", &all_presets(), true);
+}
+
+#[test]
+fn rows_export_is_generated_from_the_rows() {
+    bless_or_compare("tests/fixtures/rows.json", &rows_json(), true);
 }

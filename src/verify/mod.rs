@@ -16,6 +16,7 @@
 //! bytes, then answers signed handshakes. Comparisons are constant-time; no
 //! rejection detail ever contains an expected signature or a secret.
 
+mod build;
 mod content;
 mod engine;
 mod generic;

@@ -174,9 +174,9 @@ pub fn warnings(cfg: &Config) -> Vec<String> {
                 }
                 if r.replay.is_none() && v.tolerance().is_none() {
                     w.push(format!(
-                        "route {:?}: no replay protection: {} signs nothing unique per delivery and carries no timestamp (set [route.replay] key = \"header:NAME\" if the provider sends a delivery id)",
+                        "route {:?}: no replay protection and no timestamp: {} (set [route.replay] key = \"header:NAME\" if the provider sends a delivery id)",
                         r.name,
-                        v.scheme_name()
+                        v.provider().map_or("generic signs nothing unique per delivery", |p| p.replay.why())
                     ));
                 }
                 if v.secrets_inline() {

@@ -3,6 +3,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import Stripe from "stripe";
 import { sign as octokitSign } from "@octokit/webhooks-methods";
+import { encodeSignatureHeader } from "@sanity/webhook";
 
 const pkgVersion = (dir) => JSON.parse(readFileSync(`${dir}/package.json`, "utf8")).version;
 
@@ -28,6 +29,13 @@ for (const body of BODIES) {
   const secret = "It's a Secret to Everybody";
   const sig = await octokitSign(secret, body);
   out.push({ sdk: `@octokit/webhooks-methods ${octokitVersion}`, provider: "github", secret, body, headers: { "X-Hub-Signature-256": sig } });
+}
+
+const sanityVersion = pkgVersion("node_modules/@sanity/webhook");
+for (const body of BODIES) {
+  const secret = "sanity-webhook-secret";
+  const header = await encodeSignatureHeader(body, TS * 1000, secret);
+  out.push({ sdk: `@sanity/webhook ${sanityVersion}`, provider: "sanity", secret, body, headers: { "sanity-webhook-signature": header } });
 }
 
 writeFileSync(path, JSON.stringify(doc, null, 1) + "\n");

@@ -87,8 +87,16 @@ def twilio():
             add("twilio", "twilio", token, urlencode(form), headers, url=url)
 
 
+def paddle():
+    from paddle_billing.Notifications import PaddleSignature
+    secret = "pdl_ntfset_test_secret"
+    for body in BODIES:
+        h1 = PaddleSignature.calculate_hmac(secret, f"{TS}:{body}".encode()).hexdigest()
+        add("paddle-python-sdk", "paddle", secret, body, {"Paddle-Signature": f"ts={TS};h1={h1}"})
+
+
 def main(path):
-    for signer in (standard_webhooks, svix, slack, twilio):
+    for signer in (standard_webhooks, svix, slack, twilio, paddle):
         signer()
     doc = {"about": "Signed by the providers' own SDKs (tests/vectors/sign.py, `make vectors`).",
            "vectors": out}

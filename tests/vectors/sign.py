@@ -34,9 +34,15 @@ def standard_webhooks():
     when = datetime.fromtimestamp(TS, tz=timezone.utc)
     for body in BODIES:
         sig = Webhook(WHSEC).sign(MSG_ID, when, body)
-        for provider in ["standard-webhooks", "openai", "render", "lithic", "dodo-payments", "liveblocks"]:
+        for provider in ["standard-webhooks", "openai", "render", "lithic", "dodo-payments", "liveblocks", "polar"]:
             add("standardwebhooks", provider, WHSEC, body,
                 {"webhook-id": MSG_ID, "webhook-timestamp": str(TS), "webhook-signature": sig})
+        # D3: Polar's SDK keys the HMAC with the raw `polar_whs_` string, i.e.
+        # standardwebhooks given base64 of its UTF-8 bytes.
+        raw = "polar_whs_0123456789abcdefghijklmnopqrstuv"
+        sig = Webhook(base64.b64encode(raw.encode()).decode()).sign(MSG_ID, when, body)
+        add("standardwebhooks", "polar", raw, body,
+            {"webhook-id": MSG_ID, "webhook-timestamp": str(TS), "webhook-signature": sig})
 
 
 def svix():
@@ -47,6 +53,9 @@ def svix():
         for provider in ["svix", "clerk", "resend"]:
             add("svix", provider, WHSEC, body,
                 {"svix-id": MSG_ID, "svix-timestamp": str(TS), "svix-signature": sig})
+        # D10: white-labelled Svix senders use webhook-* names, which the Svix libraries accept.
+        add("svix", "svix", WHSEC, body,
+            {"webhook-id": MSG_ID, "webhook-timestamp": str(TS), "webhook-signature": sig})
 
 
 def slack():

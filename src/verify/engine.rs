@@ -189,7 +189,10 @@ impl Verifier {
         now: SystemTime,
     ) -> Result<BeforeBody, Rejection> {
         if let Some(h) = &self.handshaker {
-            if let Some(answer) = h.before_body(req, &self.signing_keys(now))? {
+            let learned = self.learned();
+            if let Some(answer) =
+                h.before_body(req, &active(&self.primary, learned.as_deref(), now))?
+            {
                 return Ok(BeforeBody::Answer(answer));
             }
         }
@@ -211,12 +214,13 @@ impl Verifier {
             certs.key(&self.cert_url(req, body)?).await?;
         }
         let verified = self.verify(pre, req, body, now)?;
+        let learned = self.learned();
         let answer = match &self.handshaker {
             Some(h) => {
                 h.after_verify(
                     req,
                     body,
-                    &self.signing_keys(now),
+                    &active(&self.primary, learned.as_deref(), now),
                     &verified,
                     self.remote.as_deref(),
                 )
@@ -325,19 +329,9 @@ impl Verifier {
             })
     }
 
-    /// Active keys, including a secret learned through a handshake (Asana).
-    fn signing_keys(&self, now: SystemTime) -> Vec<KeyEntry> {
-        let mut keys: Vec<KeyEntry> = self
-            .primary
-            .keys
-            .iter()
-            .filter(|k| k.active(now))
-            .cloned()
-            .collect();
-        if let Some(learned) = self.handshaker.as_ref().and_then(|h| h.learned_key()) {
-            keys.push(learned);
-        }
-        keys
+    /// A secret learned through a handshake (Asana), held for one request.
+    fn learned(&self) -> Option<std::sync::Arc<KeyEntry>> {
+        self.handshaker.as_ref().and_then(|h| h.learned_key())
     }
 
     /// Check the signature over the exact body bytes. Any active key may match any candidate.
@@ -353,11 +347,8 @@ impl Verifier {
             _ => &self.primary,
         };
         let s = &c.scheme;
-        let keys: Vec<KeyEntry> = if pre.legacy {
-            c.keys.iter().filter(|k| k.active(now)).cloned().collect()
-        } else {
-            self.signing_keys(now)
-        };
+        let learned = if pre.legacy { None } else { self.learned() };
+        let keys = active(c, learned.as_deref(), now);
         if keys.is_empty() && s.key != KeyFmt::Remote {
             return Err(Rejection::new(
                 Reason::SignatureInvalid,
@@ -588,10 +579,10 @@ impl Verifier {
         body: &[u8],
         now: SystemTime,
     ) -> Result<Vec<(String, String)>, SignError> {
-        let key = self
-            .signing_keys(now)
-            .into_iter()
-            .next()
+        let learned = self.learned();
+        let keys = active(&self.primary, learned.as_deref(), now);
+        let key = keys
+            .first()
             .ok_or_else(|| SignError("no active secret".into()))?;
         let url = self
             .public_url
@@ -610,6 +601,19 @@ impl Verifier {
             },
         )
     }
+}
+
+/// The keys of `c` inside their validity window, then `learned`.
+fn active<'a>(
+    c: &'a Compiled,
+    learned: Option<&'a KeyEntry>,
+    now: SystemTime,
+) -> Vec<&'a KeyEntry> {
+    c.keys
+        .iter()
+        .filter(|k| k.active(now))
+        .chain(learned)
+        .collect()
 }
 
 /// Does `key` validate `candidate` over `content` with `alg`?

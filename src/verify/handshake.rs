@@ -191,11 +191,8 @@ impl Handshaker {
     }
 
     /// The secret learned through the handshake, if any.
-    pub fn learned_key(&self) -> Option<KeyEntry> {
-        self.learned
-            .as_ref()
-            .and_then(|l| l.key.load_full())
-            .map(|k| (*k).clone())
+    pub fn learned_key(&self) -> Option<Arc<KeyEntry>> {
+        self.learned.as_ref().and_then(|l| l.key.load_full())
     }
 
     /// One line for `hookgate check`.
@@ -231,7 +228,7 @@ impl Handshaker {
     pub fn before_body(
         &self,
         req: &RequestParts<'_>,
-        keys: &[KeyEntry],
+        keys: &[&KeyEntry],
     ) -> Result<Option<Reply>, Rejection> {
         match self.kind {
             Handshake::HubChallenge { json } => self.hub_challenge(req, json),
@@ -332,7 +329,7 @@ impl Handshaker {
         &self,
         req: &RequestParts<'_>,
         body: &[u8],
-        keys: &[KeyEntry],
+        keys: &[&KeyEntry],
         verified: &Verified,
         certs: Option<&Certs>,
     ) -> Result<Option<Reply>, Rejection> {
@@ -394,7 +391,7 @@ impl Handshaker {
 }
 
 /// The HMAC key of the first shared secret (Twitter CRC, Zoom), as SHA-256.
-fn first_mac(keys: &[KeyEntry]) -> Result<MacKey, Rejection> {
+fn first_mac(keys: &[&KeyEntry]) -> Result<MacKey, Rejection> {
     keys.iter()
         .find_map(|k| match &k.key {
             Key::Mac(_, raw) => MacKey::new(Alg::HmacSha256, raw.expose()),

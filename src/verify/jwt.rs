@@ -51,7 +51,7 @@ fn json_part(part: &[u8]) -> Result<Value, Rejection> {
 /// Verify the token; returns the key id and the replay digest.
 pub fn verify(
     s: &Scheme,
-    keys: &[KeyEntry],
+    keys: &[&KeyEntry],
     candidates: &[Candidate],
     body: &[u8],
     now: SystemTime,

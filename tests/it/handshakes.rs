@@ -140,3 +140,47 @@ fn d1_d8_distinct_deliveries_with_one_credential_or_one_body_all_reach_the_app()
     );
     assert_eq!(up.received().len(), 6);
 }
+
+#[test]
+fn signed_handshakes_are_answered_after_verification_and_unsigned_ones_refused() {
+    use hookgate::verify::{FileVerify, RequestParts, Verifier};
+    let up = Upstream::start();
+    let table = "[route.verify]\nscheme = \"slack\"\nsecrets = [\"slack-secret\"]\n";
+    let gw = Gateway::start(&route("slack", "/slack", up.addr, table));
+    let f: FileVerify = toml::from_str("scheme = \"slack\"\nsecrets = [\"slack-secret\"]").unwrap();
+    let v = Verifier::from_file(&f, std::path::Path::new("."), "slack").unwrap();
+    let body = br#"{"token":"x","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"}"#;
+    let empty = http::HeaderMap::new();
+    let req = RequestParts {
+        method: "POST",
+        path_and_query: "/slack",
+        headers: &empty,
+    };
+    let signed = v.sign(&req, body, std::time::SystemTime::now()).unwrap();
+    let mut rb = client().post(gw.url("/slack")).body(body.to_vec());
+    for (k, val) in &signed {
+        rb = rb.header(k, val);
+    }
+    let r = rb.send().unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.text().unwrap(),
+        "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"
+    );
+    // The same challenge without a valid signature gets no answer.
+    let r = client()
+        .post(gw.url("/slack"))
+        .body(body.to_vec())
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(up.received().is_empty(), "handshakes are never forwarded");
+    assert_eq!(
+        gw.metric("hookgate_requests_total{outcome=\"handshake\",route=\"slack\"}"),
+        1.0
+    );
+    assert_eq!(
+        gw.metric("hookgate_signatures_verified_total{key=\"0\",route=\"slack\"}"),
+        1.0
+    );
+}

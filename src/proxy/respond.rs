@@ -38,39 +38,20 @@ pub async fn send_json(
     close: bool,
     retry_after: Option<u32>,
 ) {
-    ctx.status = status;
-    let body = Bytes::from(body);
-    let Ok(mut resp) = ResponseHeader::build(status, Some(4)) else {
-        return;
-    };
-    let headers = [
-        ("content-type", "application/json".to_string()),
-        ("content-length", body.len().to_string()),
-        ("x-request-id", ctx.request_id.clone()),
-        ("cache-control", "no-store".to_string()),
-    ];
-    for (k, v) in headers {
-        // Values are ASCII built here, so insertion cannot fail in practice.
-        let _ = resp.insert_header(k, v);
-    }
+    let mut headers = vec![("content-type", "application/json".to_string())];
     if let Some(secs) = retry_after {
-        let _ = resp.insert_header("retry-after", secs.to_string());
+        headers.push(("retry-after", secs.to_string()));
     }
-    if close {
-        session.set_keepalive(None);
-        let _ = resp.insert_header("connection", "close");
-    }
-    if session
-        .write_response_header(Box::new(resp), false)
-        .await
-        .is_err()
-    {
-        return;
-    }
-    let _ = session.write_response_body(Some(body), true).await;
+    let reply = crate::verify::Reply {
+        status,
+        headers,
+        body: body.into_bytes(),
+    };
+    send_reply(session, ctx, reply, close).await;
 }
 
-/// Send a handshake answer built by the verifier (`outcome="handshake"`).
+/// Send a response hookgate built itself: a rejection, a duplicate
+/// acknowledgement, or a handshake answer from the verifier.
 pub async fn send_reply(
     session: &mut Session,
     ctx: &mut RequestCtx,

@@ -400,18 +400,7 @@ impl Verifier {
         for cand in candidates {
             let ts = cand.ts.as_deref().or(pre.timestamp.as_deref());
             for url in &urls {
-                let signed = content::build(
-                    s,
-                    &Inputs {
-                        method: req.method,
-                        path_and_query: req.path_and_query,
-                        headers: req.headers,
-                        body,
-                        ts,
-                        url,
-                        webhook_id: self.webhook_id.as_deref(),
-                    },
-                )?;
+                let signed = self.signed_content(s, req, body, ts, url)?;
                 if let Some(k) = keys
                     .iter()
                     .find(|k| key_matches(&k.key, pre.alg, &signed, &cand.sig))
@@ -433,6 +422,29 @@ impl Verifier {
                 keys.len()
             ),
         ))
+    }
+
+    /// The bytes the sender signed, for one timestamp and URL variant.
+    fn signed_content(
+        &self,
+        s: &Scheme,
+        req: &RequestParts<'_>,
+        body: &[u8],
+        ts: Option<&[u8]>,
+        url: &str,
+    ) -> Result<Vec<u8>, Rejection> {
+        content::build(
+            s,
+            &Inputs {
+                method: req.method,
+                path_and_query: req.path_and_query,
+                headers: req.headers,
+                body,
+                ts,
+                url,
+                webhook_id: self.webhook_id.as_deref(),
+            },
+        )
     }
 
     /// The certificate URL the message names.
@@ -476,18 +488,7 @@ impl Verifier {
         } else {
             pre.alg
         };
-        let signed = content::build(
-            s,
-            &Inputs {
-                method: req.method,
-                path_and_query: req.path_and_query,
-                headers: req.headers,
-                body,
-                ts: None,
-                url: "",
-                webhook_id: self.webhook_id.as_deref(),
-            },
-        )?;
+        let signed = self.signed_content(s, req, body, None, "")?;
         let cand = candidates
             .iter()
             .find(|c| key.verifies(alg, &signed, &c.sig))

@@ -4,9 +4,9 @@
 //! The request path asks twice: [`Handshaker::before_body`] for handshakes
 //! that carry no signature and live in the query or headers (Meta's
 //! `hub.challenge`, Dropbox/Nylas `challenge`, Microsoft Graph
-//! `validationToken`, Twitter CRC, Asana's `X-Hook-Secret`), and
+//! `validationToken`, Twitter CRC, Okta, Worldline, Asana's `X-Hook-Secret`), and
 //! [`Handshaker::after_verify`] for handshakes that are signed like any
-//! delivery (Zoom, Twitch, Slack, Okta, Discord): only a request whose
+//! delivery (Zoom, Twitch, Slack, Discord, SNS): only a request whose
 //! signature verified gets an answer. Either returns a [`Reply`] to send
 //! instead of forwarding; the request path counts it as `outcome="handshake"`.
 
@@ -206,7 +206,7 @@ impl Handshaker {
             Handshake::ZoomValidation => "signed endpoint.url_validation".into(),
             Handshake::TwitchChallenge => "signed webhook_callback_verification".into(),
             Handshake::SlackChallenge => "signed url_verification".into(),
-            Handshake::OktaChallenge => "authenticated X-Okta-Verification-Challenge".into(),
+            Handshake::OktaChallenge => "GET X-Okta-Verification-Challenge".into(),
             Handshake::DiscordPing => "signed PING".into(),
             Handshake::SnsSubscribe => "signed SubscriptionConfirmation (auto_confirm)".into(),
         };
@@ -252,6 +252,19 @@ impl Handshaker {
                 )?))),
                 None => Ok(None),
             },
+            // Okta's one-time verification: answered without checking its
+            // Authorization header (Okta does not document that it sends one
+            // here); echoing the challenge grants nothing, deliveries are still
+            // checked.
+            Handshake::OktaChallenge if req.method == "GET" => {
+                match req.headers.get("x-okta-verification-challenge") {
+                    Some(v) => {
+                        let v = echoable(v.to_str().map_err(|_| bad("challenge is not text"))?)?;
+                        Ok(Some(Reply::json(json!({ "verification": v }))))
+                    }
+                    None => Ok(None),
+                }
+            }
             Handshake::AsanaSecret => self.asana(req),
             _ => Ok(None),
         }
@@ -366,13 +379,6 @@ impl Handshaker {
                     &field("challenge").ok_or_else(|| bad("no challenge"))?,
                 )?))
             }
-            Handshake::OktaChallenge => match req.headers.get("x-okta-verification-challenge") {
-                Some(v) if req.method == "GET" => {
-                    let v = echoable(v.to_str().map_err(|_| bad("challenge is not text"))?)?;
-                    Some(Reply::json(json!({ "verification": v })))
-                }
-                _ => None,
-            },
             Handshake::DiscordPing if field("type").as_deref() == Some("1") => {
                 Some(Reply::json(json!({ "type": 1 })))
             }

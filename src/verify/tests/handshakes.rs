@@ -243,15 +243,11 @@ fn signed_challenges_are_answered_after_verification() {
         .answer
         .is_none());
 
+    // Okta's verification GET is answered from its header alone.
     let okta = verifier("scheme = \"okta\"\nsecrets = [\"Bearer tok\"]");
-    let r = after(
-        &okta,
-        "GET",
-        &[("x-okta-verification-challenge", "chal-1")],
-        b"",
-    )
-    .unwrap();
-    let json: serde_json::Value = serde_json::from_slice(&r.answer.unwrap().body).unwrap();
+    let hd = h(&[("x-okta-verification-challenge", "chal-1")]);
+    let r = before(&okta, "GET", "/hook", &hd).unwrap().unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
     assert_eq!(json["verification"], "chal-1");
 }
 

@@ -178,7 +178,7 @@ fn tested(
     let mut t = p.vector.replace('|', "\\|");
     if let Some(list) = sdks.get(p.name) {
         t += &format!(
-            "; SDK-signed fixtures: {}",
+            "; fixtures: {}",
             list.iter().cloned().collect::<Vec<_>>().join(", ")
         );
     }

@@ -294,6 +294,7 @@ impl Metrics {
     pub fn init_route(&self, route: &str) {
         self.requests.with_label_values(&[route, "forwarded"]);
         self.requests.with_label_values(&[route, "duplicate"]);
+        self.requests.with_label_values(&[route, "handshake"]);
         for r in [
             "reserved",
             "committed",

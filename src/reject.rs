@@ -41,6 +41,8 @@ pub enum Reason {
     TimestampInvalid,
     /// The timestamp lies outside the route's tolerance window.
     TimestampOutOfRange,
+    /// The signing certificate the message names could not be fetched (the sender retries).
+    SigningKeyUnavailable,
     /// The same delivery is currently being forwarded.
     ReplayInFlight,
     /// The delivery was already forwarded successfully (when `on_duplicate = "reject"`).
@@ -62,7 +64,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, for pre-registering metric label values.
-    pub const ALL: [Reason; 24] = [
+    pub const ALL: [Reason; 25] = [
         Reason::NoRoute,
         Reason::PayloadTooLarge,
         Reason::BadRequest,
@@ -79,6 +81,7 @@ impl Reason {
         Reason::TimestampMissing,
         Reason::TimestampInvalid,
         Reason::TimestampOutOfRange,
+        Reason::SigningKeyUnavailable,
         Reason::ReplayInFlight,
         Reason::ReplayDetected,
         Reason::ReplayStoreFull,
@@ -109,7 +112,9 @@ impl Reason {
             | Reason::TimestampInvalid
             | Reason::TimestampOutOfRange => 401,
             Reason::ReplayInFlight | Reason::ReplayDetected => 409,
-            Reason::ReplayStoreFull | Reason::ReplayStoreUnavailable => 503,
+            Reason::ReplayStoreFull
+            | Reason::ReplayStoreUnavailable
+            | Reason::SigningKeyUnavailable => 503,
             Reason::UpstreamUnreachable | Reason::UpstreamInvalidResponse => 502,
             Reason::UpstreamTimeout => 504,
             Reason::Internal => 500,
@@ -135,6 +140,7 @@ impl Reason {
             Reason::TimestampMissing => "timestamp_missing",
             Reason::TimestampInvalid => "timestamp_invalid",
             Reason::TimestampOutOfRange => "timestamp_out_of_range",
+            Reason::SigningKeyUnavailable => "signing_key_unavailable",
             Reason::ReplayInFlight => "replay_in_flight",
             Reason::ReplayDetected => "replay_detected",
             Reason::ReplayStoreFull => "replay_store_full",
@@ -151,9 +157,10 @@ impl Reason {
     /// `Retry-After` seconds sent with the refusal, for reasons that pass.
     pub fn retry_after(self) -> Option<u32> {
         match self {
-            Reason::ReplayStoreFull | Reason::ReplayStoreUnavailable | Reason::Overloaded => {
-                Some(5)
-            }
+            Reason::ReplayStoreFull
+            | Reason::ReplayStoreUnavailable
+            | Reason::SigningKeyUnavailable
+            | Reason::Overloaded => Some(5),
             Reason::ReplayInFlight => Some(1),
             _ => None,
         }

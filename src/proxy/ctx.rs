@@ -13,16 +13,19 @@ pub enum Outcome {
     Forwarded,
     /// An already-delivered request was acknowledged without forwarding.
     Duplicate,
+    /// hookgate answered the provider's endpoint-verification handshake itself.
+    Handshake,
     /// hookgate refused it.
     Rejected(Reason),
 }
 
 impl Outcome {
-    /// `forwarded`, `duplicate` or the rejection's label.
+    /// `forwarded`, `duplicate`, `handshake` or the rejection's label.
     pub fn label(self) -> &'static str {
         match self {
             Outcome::Forwarded => "forwarded",
             Outcome::Duplicate => "duplicate",
+            Outcome::Handshake => "handshake",
             Outcome::Rejected(r) => r.label(),
         }
     }

@@ -93,6 +93,7 @@ impl Drop for InFlightGuard {
 /// accepted connections [`ACCEPT_GRACE`] to send their request, then exit as
 /// soon as no request has been in flight for [`DRAIN_QUIET`], instead of
 /// sleeping the whole `shutdown_timeout`. The replay store is flushed first.
+/// From the start of shutdown, log lines are written as they come.
 pub fn drain_then_exit(
     mut phase: tokio::sync::broadcast::Receiver<ExecutionPhase>,
     in_flight: Arc<InFlight>,
@@ -100,6 +101,9 @@ pub fn drain_then_exit(
 ) {
     std::thread::spawn(move || loop {
         match phase.blocking_recv() {
+            // Whichever way pingora ends the process from here on, no log
+            // line may be left in the buffer: write them as they come.
+            Ok(ExecutionPhase::ShutdownStarted) => crate::logging::flush_for_exit(),
             Ok(ExecutionPhase::ShutdownGracePeriod) => {
                 tracing::info!(
                     accept_grace_ms = ACCEPT_GRACE.as_millis() as u64,
@@ -112,6 +116,7 @@ pub fn drain_then_exit(
                     tracing::error!(error = %e, "could not persist the replay store");
                 }
                 tracing::info!("in-flight requests drained, exiting");
+                crate::logging::flush_for_exit();
                 std::process::exit(0);
             }
             Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}

@@ -6,8 +6,8 @@
 
 use crate::reject::Reason;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 /// The route label used when no route matched.
@@ -69,6 +69,9 @@ pub struct Metrics {
     pub tls_handshake_failures: IntCounterVec,
     /// Days until each TLS listener's server certificate expires.
     pub tls_cert_expiry_days: prometheus::GaugeVec,
+    /// Access-log lines dropped because the log buffer was full (stdout
+    /// slower than the request rate): requests are never held up by logging.
+    pub log_lines_dropped: IntCounter,
 }
 
 fn latency_buckets() -> Vec<f64> {
@@ -218,6 +221,11 @@ impl Metrics {
             ),
             &["listener"],
         )?;
+        let log_lines_dropped = IntCounter::new(
+            "hookgate_log_lines_dropped_total",
+            "Access-log lines dropped because the log buffer was full.",
+        )?;
+        registry.register(Box::new(log_lines_dropped.clone()))?;
         registry.register(Box::new(tls_handshake_failures.clone()))?;
         registry.register(Box::new(tls_cert_expiry_days.clone()))?;
         registry.register(Box::new(replay.clone()))?;
@@ -286,6 +294,7 @@ impl Metrics {
             replay_store_latency,
             tls_handshake_failures,
             tls_cert_expiry_days,
+            log_lines_dropped,
         })
     }
 

@@ -51,11 +51,10 @@ fn addresses(cfg: &Config) -> Vec<(String, std::net::SocketAddr)> {
 /// Unless `upgrade` (sockets are then inherited from the running process),
 /// every address is bound once first: pingora would retry an address in use
 /// for 30 s and then leave the process running without that listener.
-pub fn build(cfg: Config, upgrade: bool) -> anyhow::Result<Built> {
+pub fn build(cfg: Config, metrics: Arc<Metrics>, upgrade: bool) -> anyhow::Result<Built> {
     if !upgrade {
         crate::sockets::ensure_free(addresses(&cfg))?;
     }
-    let metrics = Arc::new(Metrics::new()?);
     for r in &cfg.routes {
         metrics.init_route(&r.name);
     }

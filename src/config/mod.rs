@@ -8,9 +8,9 @@
 //! Parsing is strict (unknown keys are errors) and validation collects every
 //! problem as one [`ConfigError`] with its file, key path and line before
 //! failing, so ops fix a bad file in one pass. Validation is split per
-//! section ([`admin`], [`server`], [`limits`], [`listener`], [`route`] with
-//! its [`upstream`], [`verify`] call-site and [`replay`]); every default and
-//! range is in [`defaults`]. Every file the config names (TLS material,
+//! section ([`admin`], [`server`], [`log`], [`limits`], [`listener`],
+//! [`route`] with its [`upstream`], [`verify`] call-site and [`replay`]);
+//! every default and range is in [`defaults`]. Every file the config names (TLS material,
 //! secrets, IP lists) is opened and parsed here, so a config that passes
 //! `hookgate check` is the one `run` serves. Nothing downstream ever sees an
 //! unvalidated value.
@@ -21,6 +21,7 @@ pub mod error;
 pub mod file;
 pub mod limits;
 pub mod listener;
+pub mod log;
 pub mod replay;
 pub mod route;
 pub mod runtime;
@@ -34,7 +35,9 @@ pub use defaults::{
     DEFAULT_UPSTREAM_IDLE_TIMEOUT,
 };
 pub use error::{ConfigError, ConfigErrors};
-pub use runtime::{AdminSettings, Config, Limits, Listener, Route, ServerSettings, Upstream};
+pub use runtime::{
+    AdminSettings, Config, Limits, Listener, LogSettings, Route, ServerSettings, Upstream,
+};
 pub use upstream::Resolve;
 
 use error::Collector;
@@ -88,6 +91,7 @@ fn validate(
 ) -> Option<Config> {
     let admin = admin::validate(c, f.admin.as_ref(), base_dir);
     let server = server::validate(c, &f.server);
+    let log = log::validate(&f.log);
     let (limits, default_body) = limits::validate(c, &f.limits);
     let listeners =
         listener::validate_all(c, &f.listeners, admin.as_ref().map(|a| a.listen), base_dir);
@@ -106,6 +110,7 @@ fn validate(
         listeners,
         routes,
         replay: replay?,
+        log,
     })
 }
 

@@ -26,6 +26,16 @@ pub struct Config {
     pub routes: Vec<Arc<Route>>,
     /// The replay store settings.
     pub replay: crate::replay::ReplaySettings,
+    /// `[log]`.
+    pub log: LogSettings,
+}
+
+/// `[log]`: how log lines are written (read at start-up; a reload that
+/// changes it takes effect after a restart).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogSettings {
+    /// Text, JSON, or chosen by whether stdout is a terminal.
+    pub format: crate::logging::LogFormat,
 }
 
 /// `[admin]`: where the operator endpoints listen and who may use them.

@@ -18,6 +18,7 @@ pub mod echo;
 pub mod files;
 pub mod fuzz;
 pub mod identity;
+pub mod ids;
 pub mod logging;
 pub mod metered;
 pub mod metrics;

@@ -99,7 +99,7 @@ fn main() -> ExitCode {
                     return ExitCode::from(1);
                 }
             };
-            let cfg = match hookgate::config::load(&config) {
+            let cfg = match hookgate::config::load_metered(&config, &metrics) {
                 Ok(c) => c,
                 Err(e) => {
                     eprintln!("{e}");

@@ -75,7 +75,9 @@ impl Reloader {
     /// Load, validate and swap. Returns the new generation.
     pub fn reload(&self) -> Result<i64, ConfigErrors> {
         let _serial = self.lock.lock();
-        match config::load(&self.path).and_then(|new| self.reload_tls(&new).map(|()| new)) {
+        match config::load_metered(&self.path, &self.metrics)
+            .and_then(|new| self.reload_tls(&new).map(|()| new))
+        {
             Ok(new) => {
                 let old = self.config.load();
                 let mut notes = Vec::new();
@@ -91,9 +93,6 @@ impl Reloader {
                     notes.push(
                         "[replay] store settings changed: take effect after a restart or upgrade",
                     );
-                }
-                for r in &new.routes {
-                    self.metrics.init_route(&r.name);
                 }
                 self.config.store(Arc::new(new));
                 let generation = self.metrics.config_generation.get() + 1;

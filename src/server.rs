@@ -55,9 +55,6 @@ pub fn build(cfg: Config, metrics: Arc<Metrics>, upgrade: bool) -> anyhow::Resul
     if !upgrade {
         crate::sockets::ensure_free(addresses(&cfg))?;
     }
-    for r in &cfg.routes {
-        metrics.init_route(&r.name);
-    }
     metrics.config_generation.set(1);
     metrics.config_last_success.set(crate::metrics::unix_now());
 

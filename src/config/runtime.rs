@@ -131,6 +131,8 @@ pub struct Route {
     pub client_cert: Option<crate::identity::ClientCertPolicy>,
     /// Replay protection, when the route has a delivery key.
     pub replay: Option<crate::replay::RouteReplay>,
+    /// Its metric series, resolved at load.
+    pub metrics: crate::metrics::RouteMetrics,
 }
 
 /// A route's upstream pool.

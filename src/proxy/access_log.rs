@@ -1,20 +1,17 @@
 //! One JSON access-log line per request, and the time hookgate itself spent.
 
 use super::ctx::{Outcome, RequestCtx};
-use crate::metrics::Metrics;
+use crate::metrics::RouteMetrics;
 
 /// Log the request and observe its overhead (time not spent waiting for the
-/// client's body or the upstream).
-pub fn write(metrics: &Metrics, ctx: &RequestCtx, outcome: Outcome) {
+/// client's body or the upstream) in its route's `metrics`.
+pub fn write(metrics: &RouteMetrics, ctx: &RequestCtx, outcome: Outcome) {
     let total = ctx.start.elapsed();
     let overhead = total
         .saturating_sub(ctx.body_wait)
         .saturating_sub(ctx.upstream_wait);
-    if let Some(route) = &ctx.route {
-        metrics
-            .overhead
-            .with_label_values(&[&route.name])
-            .observe(overhead.as_secs_f64());
+    if ctx.route.is_some() {
+        metrics.overhead.observe(overhead.as_secs_f64());
     }
     let label = outcome.label();
     tracing::info!(

@@ -25,7 +25,6 @@ use super::upstream::hop_by_hop_names;
 use super::Downstream;
 use crate::config::{Route, Upstream};
 use crate::metered::{Meter, Metered};
-use crate::metrics::{status_class, Metrics};
 use crate::reject::{Reason, Rejection};
 use pingora::connectors::TransportConnector;
 use pingora::http::RequestHeader;
@@ -254,7 +253,6 @@ async fn attempt(
     route: &Route,
     req: &RequestHeader,
     body: &[u8],
-    metrics: &Metrics,
 ) -> Attempt {
     let up = &route.upstream;
     let mut conn = match upstreams.connect(peer, up).await {
@@ -266,10 +264,7 @@ async fn attempt(
         Err(failure) if conn.reused && failure.unprocessed() => {}
         _ => return Attempt::Sent(Box::new(conn), result),
     }
-    metrics
-        .upstream_retries
-        .with_label_values(&[&route.name])
-        .inc();
+    route.metrics.upstream_retries.inc();
     tracing::debug!(route = %route.name, upstream = %peer, "pooled upstream connection failed before the request was processed; retrying on a fresh one");
     match upstreams.fresh(peer, up).await {
         Ok(mut fresh) => {
@@ -288,7 +283,6 @@ pub async fn send(
     req: &RequestHeader,
     body: &[u8],
     ctx: &mut RequestCtx,
-    metrics: &Metrics,
 ) -> Result<Response, Rejection> {
     let up = &route.upstream;
     let started = Instant::now();
@@ -310,21 +304,18 @@ pub async fn send(
             with_host = r;
             &with_host
         };
-        let (conn, result) = match attempt(upstreams, &peer, route, req, body, metrics).await {
+        let (conn, result) = match attempt(upstreams, &peer, route, req, body).await {
             Attempt::Sent(conn, result) => (conn, result),
             Attempt::ConnectFailed(e) => {
-                metrics
-                    .upstream_connect_errors
-                    .with_label_values(&[&route.name])
-                    .inc();
+                route.metrics.upstream_connect_errors.inc();
                 last_err = connect_rejection(&e);
                 continue;
             }
         };
         ctx.upstream_wait = started.elapsed();
-        metrics
+        route
+            .metrics
             .upstream_latency
-            .with_label_values(&[&route.name])
             .observe(ctx.upstream_wait.as_secs_f64());
         result.map_err(|f| f.rejection())?;
         let response = Response {
@@ -334,10 +325,7 @@ pub async fn send(
         };
         let status = response.status();
         ctx.upstream_status = Some(status);
-        metrics
-            .upstream_responses
-            .with_label_values(&[&route.name, status_class(status)])
-            .inc();
+        route.metrics.upstream_response(status);
         return Ok(response);
     }
     Err(last_err)

@@ -18,7 +18,7 @@ const SHARDS: usize = 16;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum State {
-    Reserved(String),
+    Reserved(u128),
     Committed,
 }
 
@@ -155,7 +155,7 @@ impl ReplayStore for MemoryStore {
             shard = self.shard(key).lock();
         }
         let t = token();
-        if shard.insert(key, State::Reserved(t.clone()), now + ttl) {
+        if shard.insert(key, State::Reserved(t), now + ttl) {
             self.count.fetch_add(1, Ordering::Relaxed);
         }
         Ok(ReserveOutcome::Reserved(Reservation {

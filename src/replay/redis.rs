@@ -101,7 +101,7 @@ impl ReplayStore for RedisStore {
     async fn reserve(&self, key: &str, ttl: Duration) -> Result<ReserveOutcome, StoreError> {
         let t = token();
         let full = self.key(key);
-        let value = format!("r:{t}");
+        let value = format!("r:{t:032x}");
         let code: i64 = self
             .run(|mut c| async move {
                 self.reserve
@@ -138,7 +138,7 @@ impl ReplayStore for RedisStore {
 
     async fn release(&self, r: &Reservation) -> Result<(), StoreError> {
         let full = self.key(&r.key);
-        let value = format!("r:{}", r.token);
+        let value = format!("r:{:032x}", r.token);
         self.run(|mut c| async move {
             self.release
                 .key(&full)

@@ -19,6 +19,7 @@ pub mod identity;
 pub mod metrics;
 pub mod proxy;
 pub mod proxy_protocol;
+pub mod queue;
 pub mod reject;
 pub mod reload;
 pub mod replay;

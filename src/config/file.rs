@@ -23,6 +23,8 @@ pub struct FileConfig {
     /// `[replay]`: the replay store shared by all routes.
     #[serde(default)]
     pub replay: crate::replay::FileReplay,
+    /// `[queue]`: the durable-delivery store shared by queue-mode routes.
+    pub queue: Option<crate::queue::FileQueue>,
     /// `[[listener]]` tables.
     #[serde(default, rename = "listener")]
     pub listeners: Vec<FileListener>,
@@ -145,4 +147,7 @@ pub struct FileRoute {
     /// `[route.replay]`: how deliveries are identified and remembered.
     #[serde(default)]
     pub replay: crate::replay::FileRouteReplay,
+    /// `[route.delivery]`: forward directly (default) or queue durably.
+    #[serde(default)]
+    pub delivery: crate::queue::FileRouteDelivery,
 }

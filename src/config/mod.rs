@@ -216,6 +216,15 @@ fn validate(path: &Path, src: &str, f: FileConfig) -> Result<Config, ConfigError
             None
         }
     };
+    let queue = crate::queue::FileQueue::validate(
+        f.queue.as_ref(),
+        f.routes
+            .iter()
+            .any(|r| r.delivery.mode == crate::queue::config::ModeName::Queue),
+        base_dir,
+    )
+    .map_err(|(k, m)| c.push(k, m, None))
+    .unwrap_or(None);
     let cfg = admin_listen
         .zip(replay)
         .map(|(admin_listen, replay)| Config {
@@ -227,6 +236,7 @@ fn validate(path: &Path, src: &str, f: FileConfig) -> Result<Config, ConfigError
             listeners,
             routes,
             replay,
+            queue,
         });
     match (c.finish(()), cfg) {
         (Ok(()), Some(cfg)) => Ok(cfg),
@@ -427,6 +437,11 @@ fn validate_route(
             None
         }
     };
+    let delivery = r
+        .delivery
+        .validate(verifier.as_ref().map(|v| v.scheme_name()))
+        .map_err(|(k, m)| c.push(format!("{key}.{k}"), m, span(&r.name)))
+        .unwrap_or_default();
     if !ok {
         return None;
     }
@@ -468,6 +483,7 @@ fn validate_route(
         ip,
         client_cert,
         replay,
+        delivery,
     })
 }
 

@@ -120,6 +120,7 @@ impl WorkerPool {
         });
         let mut tasks = JoinSet::new();
         for route in &routes {
+            let route = Arc::new(route.clone());
             for _ in 0..route.policy.concurrency {
                 tasks.spawn(worker(shared.clone(), route.clone(), stopped.clone()));
             }
@@ -141,14 +142,19 @@ impl WorkerPool {
     }
 }
 
-async fn worker(shared: Arc<Shared>, route: QueueRoute, mut stop: watch::Receiver<bool>) {
+async fn worker(shared: Arc<Shared>, route: Arc<QueueRoute>, mut stop: watch::Receiver<bool>) {
     let signal = shared.store.work_signal();
     while !*stop.borrow() {
         // Registered before looking, so a signal sent meanwhile is not missed.
         let notified = signal.notified();
         let wait = match shared.store.lease(&route.name, SystemTime::now()).await {
             Ok(LeaseResult::Leased(lease)) => {
-                attempt(&shared, &route, *lease).await;
+                // On its own task: a panicking deliverer drops the lease
+                // unsettled (so the delivery comes back) and this worker lives on.
+                let (s, r) = (shared.clone(), route.clone());
+                if let Err(e) = tokio::spawn(async move { attempt(&s, &r, *lease).await }).await {
+                    tracing::error!(route = %route.name, error = %e, "queue: delivery attempt panicked; it will be retried");
+                }
                 continue;
             }
             Ok(LeaseResult::Idle(next)) => next

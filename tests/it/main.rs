@@ -8,6 +8,8 @@ mod forwarding;
 mod limits;
 mod observability;
 mod prometheus;
+mod queue_contract;
+mod queue_support;
 mod reload;
 mod replay;
 mod signatures;

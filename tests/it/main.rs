@@ -8,6 +8,7 @@ mod forwarding;
 mod limits;
 mod observability;
 mod prometheus;
+mod queue_cli;
 mod queue_contract;
 mod queue_embedded;
 mod queue_redis;

@@ -1,0 +1,203 @@
+//! `hookgate queue stats|list|show|retry|purge -c FILE` and `check` on queue config.
+
+use crate::harness::*;
+use crate::queue_support::*;
+use hookgate::queue::{LeaseResult, QueueStore};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::SystemTime;
+
+fn config(dir: &Path, route_extra: &str) -> PathBuf {
+    let text = base_config(
+        dir,
+        "127.0.0.1:1".parse().unwrap(),
+        "127.0.0.1:2".parse().unwrap(),
+        "",
+        "",
+    ) + "[queue]\npath = \"queue.redb\"\n\n"
+        + &route(
+            "r",
+            "/hooks/r",
+            "127.0.0.1:3000".parse().unwrap(),
+            route_extra,
+        );
+    let p = dir.join("c.toml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn hookgate(args: &[&str], cfg: &Path) -> (bool, String, String) {
+    let out = Command::new(bin())
+        .args(args)
+        .arg("-c")
+        .arg(cfg)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+const QUEUED: &str = "[route.verify]\nscheme = \"github\"\nsecrets = [\"topsecret\"]\n[route.delivery]\nmode = \"queue\"\nmax_attempts = 3\n";
+
+/// One pending and one dead delivery of route `r`, written by a store that is then closed.
+fn seed(dir: &Path) -> (String, String) {
+    let store = open_embedded(&dir.join("queue.redb"), 1 << 30);
+    runtime().block_on(async {
+        let mut dead = delivery("r", b"{\"dead\":true}");
+        dead.headers
+            .insert("x-hub-signature-256", "sha256=0123abcd".parse().unwrap());
+        dead.headers
+            .insert("authorization", "Bearer hunter2".parse().unwrap());
+        let dead_id = store.enqueue(dead).await.unwrap();
+        let LeaseResult::Leased(l) = store.lease("r", SystemTime::now()).await.unwrap() else {
+            panic!("due")
+        };
+        store
+            .dead_letter(*l, "status 400", SystemTime::now())
+            .await
+            .unwrap();
+        let pending_id = store
+            .enqueue(delivery("r", b"{\"pending\":1}"))
+            .await
+            .unwrap();
+        (dead_id.to_string(), pending_id.to_string())
+    })
+}
+
+#[test]
+fn operators_list_show_retry_and_purge() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), QUEUED);
+    let (dead, pending) = seed(dir.path());
+
+    let (ok, out, err) = hookgate(&["queue", "stats"], &cfg);
+    assert!(ok, "{err}");
+    let row = out
+        .lines()
+        .find(|l| l.starts_with("r "))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(
+        row.split_whitespace().take(3).collect::<Vec<_>>(),
+        ["r", "1", "1"],
+        "{out}"
+    );
+
+    let (ok, out, _) = hookgate(&["queue", "list", "--route", "r", "--state", "dead"], &cfg);
+    assert!(ok);
+    assert!(
+        out.starts_with(&dead) && out.contains("status 400") && out.lines().count() == 1,
+        "{out}"
+    );
+    let (_, out, _) = hookgate(&["queue", "list", "--route", "r"], &cfg);
+    assert!(
+        out.starts_with(&pending) && out.lines().count() == 1,
+        "{out}"
+    );
+
+    let (ok, out, _) = hookgate(&["queue", "show", &dead], &cfg);
+    assert!(ok);
+    assert!(out.contains("x-hub-signature-256: <redacted>"), "{out}");
+    assert!(out.contains("authorization: <redacted>"), "{out}");
+    assert!(out.contains("content-type: application/json"), "{out}");
+    assert!(out.contains("body:      13 bytes"), "{out}");
+    for secret in ["0123abcd", "hunter2", "dead\":true"] {
+        assert!(!out.contains(secret), "{secret} printed: {out}");
+    }
+    let (_, json, _) = hookgate(&["queue", "show", &dead, "--json"], &cfg);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["state"], "dead");
+    assert_eq!(v["body_bytes"], 13);
+
+    // Retry the dead letter: it is pending again.
+    let (ok, out, _) = hookgate(&["queue", "retry", "--route", "r", &dead], &cfg);
+    assert!(ok && out.starts_with("1 dead letter(s)"), "{out}");
+    let (ok, _, err) = hookgate(&["queue", "retry", "--route", "r", &dead], &cfg);
+    assert!(!ok && err.contains("no dead delivery"), "{err}");
+    let (_, out, _) = hookgate(&["queue", "list", "--route", "r", "--json"], &cfg);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 2);
+
+    // Purge: only dead letters, and only old enough ones.
+    let store = open_embedded(&dir.path().join("queue.redb"), 1 << 30);
+    runtime().block_on(async {
+        for _ in 0..2 {
+            let LeaseResult::Leased(l) = store.lease("r", SystemTime::now()).await.unwrap() else {
+                panic!("due")
+            };
+            store
+                .dead_letter(*l, "status 410", SystemTime::now())
+                .await
+                .unwrap();
+        }
+    });
+    drop(store);
+    let (ok, out, _) = hookgate(
+        &[
+            "queue",
+            "purge",
+            "--route",
+            "r",
+            "--state",
+            "dead",
+            "--older-than",
+            "7d",
+        ],
+        &cfg,
+    );
+    assert!(ok && out.starts_with("0 dead letter(s)"), "{out}");
+    let (ok, out, _) = hookgate(&["queue", "purge", "--route", "r", "--state", "dead"], &cfg);
+    assert!(ok && out.starts_with("2 dead letter(s)"), "{out}");
+    let (ok, _, err) = hookgate(
+        &["queue", "purge", "--route", "r", "--state", "pending"],
+        &cfg,
+    );
+    assert!(!ok && err.contains("invalid value 'pending'"), "{err}");
+    let (ok, _, err) = hookgate(&["queue", "list", "--route", "nope"], &cfg);
+    assert!(!ok && err.contains("no route named \"nope\""), "{err}");
+}
+
+#[test]
+fn check_refuses_queueing_a_preset_that_needs_the_apps_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        dir.path(),
+        "[route.verify]\nscheme = \"slack\"\nsecrets = [\"s\"]\n[route.delivery]\nmode = \"queue\"\n",
+    );
+    let (ok, _, err) = hookgate(&["check"], &cfg);
+    assert!(!ok);
+    assert!(
+        err.contains("route \"r\".delivery.mode: scheme \"slack\" cannot be queued: Slack slash commands and interactivity are answered with the app's response (line"),
+        "{err}"
+    );
+}
+
+#[test]
+fn check_refuses_out_of_range_and_missing_queue_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        dir.path(),
+        "[route.delivery]\nmode = \"queue\"\nbackoff_max = \"300000000000y\"\n",
+    );
+    let (ok, _, err) = hookgate(&["check"], &cfg);
+    assert!(!ok);
+    assert!(
+        err.contains("route \"r\".delivery.backoff_max: backoff_max = "),
+        "{err}"
+    );
+    assert!(err.contains("is out of range: use 10ms ..= 1day"), "{err}");
+
+    let no_table = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("[queue]\npath = \"queue.redb\"\n", "")
+        .replace("backoff_max = \"300000000000y\"\n", "");
+    std::fs::write(&cfg, no_table).unwrap();
+    let (ok, _, err) = hookgate(&["check"], &cfg);
+    assert!(!ok);
+    assert!(
+        err.contains("queue.path: a route has delivery.mode = \"queue\""),
+        "{err}"
+    );
+}

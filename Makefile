@@ -1,13 +1,19 @@
 # hookgate: the two commands a newcomer needs.
 #   make run   install what is missing, build, start the demo (gateway + sample receiver)
 #   make test  the same set-up plus the services tests use, then every test and lint
+#   make bench hookgate side by side with nginx, nginx+njs and a minimal pingora proxy
+#              (BENCH_QUICK=1 for a short smoke run; README "Benchmarks")
+#   make fuzz  each fuzz target for FUZZ_SECONDS from its committed corpus (nightly; see tests/fuzz/README.md)
 SHELL := /bin/bash
 CARGO ?= cargo
 CONFIG ?= conf/hookgate.toml
 BUILD_PKGS := cmake
 TEST_PKGS := redis-server prometheus
+BENCH_PKGS := nginx-light libnginx-mod-http-js wrk redis-server openssl python3
+# Open-loop load generator (wrk2 is not packaged by Debian); pinned for repeatable runs.
+OHA_VERSION := 1.16.0
 
-.PHONY: run test build deps test-deps lint check bench certs
+.PHONY: run test build deps test-deps lint check bench bench-deps bench-micro certs fuzz
 
 # Install Debian packages that are missing: via apt-get when root, otherwise say what to run.
 define ensure_pkgs
@@ -58,3 +64,34 @@ lint:
 test: test-deps lint
 	$(CARGO) build --locked --all-targets
 	$(CARGO) test --locked --all-targets
+
+bench-deps: deps
+	$(call ensure_pkgs,$(BENCH_PKGS))
+	@command -v oha >/dev/null || [ -x "$${CARGO_HOME:-$$HOME/.cargo}/bin/oha" ] || \
+	  $(CARGO) install oha --locked --version $(OHA_VERSION)
+
+# Every target of issue 10 in one run; prints a table, writes benches/RESULTS.md.
+bench: bench-deps
+	$(CARGO) build --release --locked --bin hookgate --example minimal_proxy --example replay_rss
+	python3 benches/bench.py
+
+# criterion micro-benchmarks (verification, routing, IP lists, config load, replay store).
+bench-micro:
+	$(CARGO) bench --locked
+
+# Fuzzing needs nightly Rust and cargo-fuzz (installed from crates.io when
+# missing). New inputs go to tests/fuzz/work/ (not committed); crashes to
+# tests/fuzz/artifacts/: add a fixed crash to tests/fuzz/corpus/<target>/.
+# Leak detection is off: the generic verifier leaks its few config strings
+# once per load on purpose ('static scheme fields), which is not a fuzz finding.
+FUZZ_SECONDS ?= 60
+FUZZ := $(CARGO) +nightly fuzz
+fuzz:
+	@rustup toolchain list | grep -q '^nightly' || { echo "fuzzing needs a nightly toolchain: rustup toolchain install nightly"; exit 1; }
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	@set -e; for t in $$($(FUZZ) list --fuzz-dir tests/fuzz); do \
+	  mkdir -p tests/fuzz/work/$$t; \
+	  echo "== fuzzing $$t for $(FUZZ_SECONDS)s"; \
+	  ASAN_OPTIONS=detect_leaks=0 $(FUZZ) run --fuzz-dir tests/fuzz $$t tests/fuzz/work/$$t tests/fuzz/corpus/$$t -- \
+	    -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096 -detect_leaks=0; \
+	done

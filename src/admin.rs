@@ -1,62 +1,228 @@
-//! The admin listener: `/metrics`, `/healthz`, `/readyz`.
+//! The admin listener: `/metrics`, `/healthz`, `/readyz`, `/config`, `POST /reload`.
 //!
 //! Served by its own pingora service on its own address so it can be bound
 //! to loopback or a private interface, away from the public webhook port.
+//!
+//! Access control, in order:
+//! 1. Browser-style requests to `/config` and `/reload` are refused (403
+//!    `cross_origin`): a `Sec-Fetch-Site` other than `same-origin`/`none`, an
+//!    `Origin` that is not this address, or a browser request whose `Host` is
+//!    a DNS name (DNS rebinding: a page on `evil.example` resolved to
+//!    127.0.0.1 is "same origin" to the browser).
+//! 2. `POST /reload` with a body type a browser may send cross-origin without
+//!    asking (`text/plain`, forms) is refused (415 `unsupported_content_type`).
+//! 3. With `[admin] token`, `/config` and `/reload` (and `/metrics` with
+//!    `protect_metrics`) need `Authorization: Bearer <token>` (401
+//!    `unauthorized`); the comparison is constant-time.
+//!
+//! `/healthz` and `/readyz` stay open: orchestrator probes call them, and
+//! they reveal only whether hookgate serves.
 
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::reload::Reloader;
 use arc_swap::ArcSwap;
 use async_trait::async_trait;
-use http::Response;
+use http::{header, HeaderMap, Method, Response, StatusCode};
 use pingora::apps::http_app::ServeHttp;
 use pingora::protocols::http::ServerSession;
+use prometheus::{IntCounterVec, Opts};
+use std::net::SocketAddr;
 use std::sync::Arc;
+use subtle::ConstantTimeEq;
 
 /// The admin HTTP app.
 pub struct Admin {
-    /// Live config (readiness looks at it).
-    pub config: Arc<ArcSwap<Config>>,
-    /// Metrics to render.
-    pub metrics: Arc<Metrics>,
-    /// Reload trigger for `POST /reload`.
-    pub reloader: Arc<Reloader>,
+    config: Arc<ArcSwap<Config>>,
+    metrics: Arc<Metrics>,
+    reloader: Arc<Reloader>,
+    /// The public listeners this process was started with, by name.
+    listeners: Vec<(String, SocketAddr)>,
+    /// Refused admin requests by reason.
+    refused: IntCounterVec,
+}
+
+/// Why an admin request was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    /// No or wrong bearer token.
+    Unauthorized,
+    /// A browser request from another origin, or through DNS rebinding.
+    CrossOrigin,
+    /// A body type browsers send cross-origin without a preflight.
+    UnsupportedContentType,
+}
+
+impl Refusal {
+    const ALL: [Refusal; 3] = [
+        Refusal::Unauthorized,
+        Refusal::CrossOrigin,
+        Refusal::UnsupportedContentType,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Refusal::Unauthorized => "unauthorized",
+            Refusal::CrossOrigin => "cross_origin",
+            Refusal::UnsupportedContentType => "unsupported_content_type",
+        }
+    }
+
+    fn status(self) -> u16 {
+        match self {
+            Refusal::Unauthorized => 401,
+            Refusal::CrossOrigin => 403,
+            Refusal::UnsupportedContentType => 415,
+        }
+    }
 }
 
 fn reply(status: u16, content_type: &str, body: Vec<u8>) -> Response<Vec<u8>> {
     let mut resp = Response::new(body);
-    *resp.status_mut() =
-        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     if let Ok(v) = http::HeaderValue::from_str(content_type) {
-        resp.headers_mut().insert(http::header::CONTENT_TYPE, v);
+        resp.headers_mut().insert(header::CONTENT_TYPE, v);
     }
     let len = resp.body().len();
     resp.headers_mut()
-        .insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(len));
+        .insert(header::CONTENT_LENGTH, http::HeaderValue::from(len));
     resp
 }
 
+fn text(status: u16, body: impl Into<String>) -> Response<Vec<u8>> {
+    reply(status, "text/plain", body.into().into_bytes())
+}
+
 impl Admin {
-    /// Ready when a config is loaded and every route has at least one upstream address.
+    /// The admin app over the live config; `listeners` are the public
+    /// listeners this process serves, which `/readyz` checks are listening.
+    pub fn new(
+        config: Arc<ArcSwap<Config>>,
+        metrics: Arc<Metrics>,
+        reloader: Arc<Reloader>,
+        listeners: Vec<(String, SocketAddr)>,
+    ) -> Result<Self, prometheus::Error> {
+        let refused = IntCounterVec::new(
+            Opts::new(
+                "hookgate_admin_refused_total",
+                "Admin requests refused, by reason (unauthorized, cross_origin, unsupported_content_type).",
+            ),
+            &["reason"],
+        )?;
+        metrics.registry().register(Box::new(refused.clone()))?;
+        for r in Refusal::ALL {
+            refused.with_label_values(&[r.label()]);
+        }
+        Ok(Admin {
+            config,
+            metrics,
+            reloader,
+            listeners,
+            refused,
+        })
+    }
+
+    /// Ready when every route has an upstream address and every listener is
+    /// listening (a listener whose bind failed leaves the rest running).
     fn readiness(&self) -> (bool, String) {
         let cfg = self.config.load();
+        let mut problems = Vec::new();
         let empty: Vec<&str> = cfg
             .routes
             .iter()
             .filter(|r| r.upstream.count == 0)
             .map(|r| r.name.as_str())
             .collect();
-        if empty.is_empty() {
-            (true, format!("ready: {} routes\n", cfg.routes.len()))
-        } else {
+        if !empty.is_empty() {
+            problems.push(format!("routes without upstreams: {}", empty.join(", ")));
+        }
+        let addrs: Vec<SocketAddr> = self.listeners.iter().map(|(_, a)| *a).collect();
+        match crate::sockets::not_listening(&addrs) {
+            Ok(down) if down.is_empty() => {}
+            Ok(down) => {
+                let names: Vec<String> = self
+                    .listeners
+                    .iter()
+                    .filter(|(_, a)| down.contains(a))
+                    .map(|(n, a)| format!("{n} ({a})"))
+                    .collect();
+                problems.push(format!("listeners not listening: {}", names.join(", ")));
+            }
+            Err(e) => problems.push(format!("cannot check the listeners: {e}")),
+        }
+        if problems.is_empty() {
             (
-                false,
+                true,
                 format!(
-                    "not ready: routes without upstreams: {}\n",
-                    empty.join(", ")
+                    "ready: {} routes, {} listeners\n",
+                    cfg.routes.len(),
+                    self.listeners.len()
                 ),
             )
+        } else {
+            (false, format!("not ready: {}\n", problems.join("; ")))
         }
+    }
+
+    /// Apply the access rules for `path`; `Err` is the refusal to answer with.
+    fn authorize(&self, path: &str, method: &Method, h: &HeaderMap) -> Result<(), Refusal> {
+        let cfg = self.config.load();
+        let sensitive = matches!(path, "/config" | "/reload");
+        if sensitive && browser_cross_origin(h) {
+            return Err(Refusal::CrossOrigin);
+        }
+        if path == "/reload" && method == Method::POST && simple_content_type(h) {
+            return Err(Refusal::UnsupportedContentType);
+        }
+        let needs_token = sensitive || (path == "/metrics" && cfg.admin.protect_metrics);
+        match &cfg.admin.token {
+            Some(token) if needs_token && !bearer_matches(h, token.expose()) => {
+                Err(Refusal::Unauthorized)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn refuse(&self, r: Refusal, path: &str, session: &ServerSession) -> Response<Vec<u8>> {
+        self.refused.with_label_values(&[r.label()]).inc();
+        let peer = session
+            .client_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        tracing::warn!(target: "hookgate::admin", reason = r.label(), path, peer, "admin request refused");
+        let body = format!("{{\"error\":\"{}\"}}\n", r.label());
+        let mut resp = reply(r.status(), "application/json", body.into_bytes());
+        if r == Refusal::Unauthorized {
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        resp
+    }
+
+    async fn reload(&self) -> Response<Vec<u8>> {
+        let r = self.reloader.clone();
+        // Loading resolves upstream names and reads files: off the async workers.
+        match tokio::task::spawn_blocking(move || r.reload()).await {
+            Ok(Ok(generation)) => text(200, format!("reloaded: generation {generation}\n")),
+            Ok(Err(e)) => text(
+                422,
+                format!("reload failed, running config unchanged:\n{e}\n"),
+            ),
+            Err(_) => text(500, "reload task failed\n"),
+        }
+    }
+
+    fn config_json(&self) -> Response<Vec<u8>> {
+        let cfg = self.config.load();
+        let body = serde_json::json!({
+            "file": cfg.source.display().to_string(),
+            "generation": self.metrics.config_generation.get(),
+            "config": redacted(&cfg.source_text),
+            "effective": crate::check::summary(&cfg).lines().collect::<Vec<_>>(),
+        });
+        reply(200, "application/json", format!("{body:#}\n").into_bytes())
     }
 }
 
@@ -65,47 +231,94 @@ impl ServeHttp for Admin {
     async fn response(&self, session: &mut ServerSession) -> Response<Vec<u8>> {
         let path = session.req_header().uri.path().to_string();
         let method = session.req_header().method.clone();
+        if let Err(r) = self.authorize(&path, &method, &session.req_header().headers) {
+            return self.refuse(r, &path, session);
+        }
         match path.as_str() {
-            "/reload" if method == http::Method::POST => {
-                let r = self.reloader.clone();
-                match tokio::task::spawn_blocking(move || r.reload()).await {
-                    Ok(Ok(generation)) => reply(
-                        200,
-                        "text/plain",
-                        format!("reloaded: generation {generation}\n").into_bytes(),
-                    ),
-                    Ok(Err(e)) => reply(
-                        422,
-                        "text/plain",
-                        format!("reload failed, running config unchanged:\n{e}\n").into_bytes(),
-                    ),
-                    Err(_) => reply(500, "text/plain", b"reload task failed\n".to_vec()),
-                }
-            }
-            "/reload" => reply(405, "text/plain", b"use POST /reload\n".to_vec()),
+            "/reload" if method == Method::POST => self.reload().await,
+            "/reload" => text(405, "use POST /reload\n"),
             "/metrics" => reply(200, "text/plain; version=0.0.4", self.metrics.render()),
-            "/healthz" => reply(200, "text/plain", b"ok\n".to_vec()),
-            "/config" => {
-                let cfg = self.config.load();
-                let body = serde_json::json!({
-                    "file": cfg.source.display().to_string(),
-                    "generation": self.metrics.config_generation.get(),
-                    "config": redacted(&cfg.source_text),
-                    "effective": crate::check::summary(&cfg).lines().collect::<Vec<_>>(),
-                });
-                reply(200, "application/json", format!("{body:#}\n").into_bytes())
-            }
+            "/healthz" => text(200, "ok\n"),
+            "/config" => self.config_json(),
             "/readyz" => {
                 let (ok, msg) = self.readiness();
-                reply(if ok { 200 } else { 503 }, "text/plain", msg.into_bytes())
+                text(if ok { 200 } else { 503 }, msg)
             }
-            _ => reply(
+            _ => text(
                 404,
-                "text/plain",
-                b"not found: try /metrics /healthz /readyz /config, POST /reload\n".to_vec(),
+                "not found: try /metrics /healthz /readyz /config, POST /reload\n",
             ),
         }
     }
+}
+
+/// Does `Authorization: Bearer <token>` carry `want`? Compared as SHA-256
+/// digests in constant time, so neither the content nor the length leaks.
+fn bearer_matches(h: &HeaderMap, want: &[u8]) -> bool {
+    use sha2::{Digest, Sha256};
+    let given = h
+        .get(header::AUTHORIZATION)
+        .map(|v| v.as_bytes())
+        .and_then(|v| {
+            v.get(..7)
+                .filter(|p| p.eq_ignore_ascii_case(b"bearer "))
+                .map(|_| &v[7..])
+        })
+        .unwrap_or_default();
+    let ok: bool = Sha256::digest(given).ct_eq(&Sha256::digest(want)).into();
+    ok && !given.is_empty()
+}
+
+/// Is this a browser request that must not reach `/config` or `/reload`?
+fn browser_cross_origin(h: &HeaderMap) -> bool {
+    let value = |name: &str| h.get(name).and_then(|v| v.to_str().ok());
+    let fetch_site = value("sec-fetch-site");
+    if fetch_site.is_some_and(|s| !matches!(s, "same-origin" | "none")) {
+        return true;
+    }
+    let origin = value("origin");
+    if origin.is_none() && fetch_site.is_none() {
+        return false; // not a browser: curl, hookgate reload, Prometheus
+    }
+    let host = value("host").unwrap_or_default();
+    if let Some(o) = origin {
+        if !o.eq_ignore_ascii_case(&format!("http://{host}")) {
+            return true;
+        }
+    }
+    // A browser that believes it talks to a DNS name: DNS rebinding.
+    !host_is_literal_or_localhost(host)
+}
+
+fn host_is_literal_or_localhost(host: &str) -> bool {
+    let name = match host.parse::<SocketAddr>() {
+        Ok(_) => return true,
+        Err(_) => host.rsplit_once(':').map_or(host, |(h, _)| h),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name.parse::<std::net::IpAddr>().is_ok()
+        || name
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::Ipv6Addr>()
+            .is_ok()
+}
+
+/// Content types a browser sends cross-origin without a CORS preflight.
+fn simple_content_type(h: &HeaderMap) -> bool {
+    let Some(ct) = h.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    matches!(
+        essence.as_str(),
+        "text/plain" | "application/x-www-form-urlencoded" | "multipart/form-data"
+    ) || essence.is_empty()
 }
 
 /// The config file as JSON with every secret value replaced. `env:`/`file:`
@@ -126,6 +339,7 @@ pub fn redacted(text: &str) -> serde_json::Value {
             toml::Value::Table(t) => {
                 for (k, x) in t.iter_mut() {
                     let secret_field = k == "secrets"
+                        || k == "token"
                         || (in_secrets
                             && !matches!(k.as_str(), "id" | "valid_from" | "valid_until"));
                     scrub(x, secret_field);
@@ -140,5 +354,99 @@ pub fn redacted(text: &str) -> serde_json::Value {
             serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
         }
         Err(_) => serde_json::Value::Null,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn bearer_token_must_match_exactly() {
+        let t = b"0123456789abcdef0123";
+        assert!(bearer_matches(
+            &headers(&[("authorization", "Bearer 0123456789abcdef0123")]),
+            t
+        ));
+        assert!(bearer_matches(
+            &headers(&[("authorization", "bearer 0123456789abcdef0123")]),
+            t
+        ));
+        for bad in [
+            "Bearer 0123456789abcdef012",
+            "Bearer ",
+            "Basic 0123456789abcdef0123",
+            "0123456789abcdef0123",
+        ] {
+            assert!(
+                !bearer_matches(&headers(&[("authorization", bad)]), t),
+                "{bad}"
+            );
+        }
+        assert!(!bearer_matches(&HeaderMap::new(), t));
+    }
+
+    #[test]
+    fn browser_requests_from_elsewhere_are_recognised() {
+        let host = ("host", "127.0.0.1:9901");
+        assert!(!browser_cross_origin(&headers(&[host])), "curl");
+        assert!(!browser_cross_origin(&headers(&[
+            host,
+            ("origin", "http://127.0.0.1:9901")
+        ])));
+        assert!(browser_cross_origin(&headers(&[
+            host,
+            ("origin", "http://evil.example")
+        ])));
+        assert!(browser_cross_origin(&headers(&[
+            host,
+            ("sec-fetch-site", "cross-site")
+        ])));
+        assert!(browser_cross_origin(&headers(&[host, ("origin", "null")])));
+        // DNS rebinding: same origin to the browser, but a DNS name.
+        assert!(browser_cross_origin(&headers(&[
+            ("host", "evil.example:9901"),
+            ("origin", "http://evil.example:9901"),
+            ("sec-fetch-site", "same-origin"),
+        ])));
+        assert!(!browser_cross_origin(&headers(&[
+            ("host", "localhost:9901"),
+            ("sec-fetch-site", "same-origin"),
+        ])));
+        assert!(!browser_cross_origin(&headers(&[
+            ("host", "[::1]:9901"),
+            ("origin", "http://[::1]:9901"),
+        ])));
+    }
+
+    #[test]
+    fn simple_content_types() {
+        for ct in [
+            "text/plain",
+            "text/plain;charset=UTF-8",
+            "application/x-www-form-urlencoded",
+            "Multipart/Form-Data; boundary=x",
+        ] {
+            assert!(
+                simple_content_type(&headers(&[("content-type", ct)])),
+                "{ct}"
+            );
+        }
+        assert!(!simple_content_type(&headers(&[(
+            "content-type",
+            "application/json"
+        )])));
+        assert!(!simple_content_type(&HeaderMap::new()));
     }
 }

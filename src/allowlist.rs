@@ -5,6 +5,9 @@ use ipnet::IpNet;
 use std::net::IpAddr;
 use std::path::Path;
 
+/// Largest `file:` IP list read (about 200,000 CIDRs).
+pub const MAX_LIST_FILE: u64 = 8 << 20;
+
 /// A list of networks, from CIDRs, single addresses and `file:` includes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IpList(Vec<IpNet>);
@@ -31,24 +34,37 @@ impl IpList {
     pub fn parse(entries: &[String], base_dir: &Path) -> Result<IpList, String> {
         let mut nets = Vec::new();
         for e in entries {
-            if let Some(path) = e.strip_prefix("file:") {
-                let full = base_dir.join(path);
-                let text = std::fs::read_to_string(&full)
-                    .map_err(|err| format!("{}: {err}", full.display()))?;
-                for (i, line) in text.lines().enumerate() {
-                    let line = line.split('#').next().unwrap_or("").trim();
-                    if line.is_empty() {
-                        continue;
-                    }
-                    nets.push(parse_net(line).ok_or_else(|| {
-                        format!("{}: line {}: invalid CIDR {line:?}", full.display(), i + 1)
-                    })?);
-                }
-            } else {
-                nets.push(parse_net(e).ok_or_else(|| format!("invalid CIDR or address {e:?}"))?);
-            }
+            nets.extend(Self::parse_entry(e, base_dir)?);
         }
         Ok(IpList(nets))
+    }
+
+    /// The networks of one config entry (a CIDR, an address or `file:path`).
+    pub fn parse_entry(entry: &str, base_dir: &Path) -> Result<Vec<IpNet>, String> {
+        let Some(path) = entry.strip_prefix("file:") else {
+            return parse_net(entry)
+                .map(|n| vec![n])
+                .ok_or_else(|| format!("invalid CIDR or address {entry:?}"));
+        };
+        let full = base_dir.join(path);
+        let text = crate::files::read_text_bounded(&full, MAX_LIST_FILE)
+            .map_err(|err| format!("{}: {err}", full.display()))?;
+        let mut nets = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            let line = line.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            nets.push(parse_net(line).ok_or_else(|| {
+                format!("{}: line {}: invalid CIDR {line:?}", full.display(), i + 1)
+            })?);
+        }
+        Ok(nets)
+    }
+
+    /// A list of already parsed networks.
+    pub fn from_nets(nets: Vec<IpNet>) -> IpList {
+        IpList(nets)
     }
 
     /// Does any network contain `ip`?

@@ -49,6 +49,8 @@ pub struct Leaf<'a> {
     pub expired: bool,
     /// Client (true) or server (false) certificate.
     pub client: bool,
+    /// Validity in days from now (default 825).
+    pub days: Option<i64>,
 }
 
 impl Ca {
@@ -103,7 +105,7 @@ impl Ca {
             p.not_after = now - Duration::days(1);
         } else {
             p.not_before = now - Duration::days(1);
-            p.not_after = now + Duration::days(825);
+            p.not_after = now + Duration::days(leaf.days.unwrap_or(825));
         }
         let cert = p.signed_by(&key, &self.cert, &self.key).map_err(e)?;
         Ok(Issued {

@@ -9,8 +9,13 @@ pub fn summary(cfg: &Config) -> String {
     let _ = writeln!(out, "config {} is valid", cfg.source.display());
     let _ = writeln!(
         out,
-        "admin: http://{}  (/metrics /healthz /readyz)",
-        cfg.admin_listen
+        "admin: http://{}  (/metrics /healthz /readyz /config, POST /reload){}",
+        cfg.admin.listen,
+        match (&cfg.admin.token, cfg.admin.protect_metrics) {
+            (None, _) => "",
+            (Some(_), false) => ", token required for /config and /reload",
+            (Some(_), true) => ", token required for /config, /reload and /metrics",
+        }
     );
     let _ = writeln!(
         out,
@@ -31,7 +36,7 @@ pub fn summary(cfg: &Config) -> String {
         }
     );
     for l in &cfg.listeners {
-        let (proto, note) = match l.tls.as_ref().map(|t| t.client_auth) {
+        let (proto, note) = match l.tls.as_ref().map(|t| t.paths.client_auth()) {
             None => ("http", ""),
             Some(crate::tls::ClientAuth::Off) => ("https", ""),
             Some(crate::tls::ClientAuth::Optional) => ("https", " (client certificates optional)"),
@@ -110,6 +115,12 @@ pub fn summary(cfg: &Config) -> String {
 /// Settings that work but that an operator should look at twice.
 pub fn warnings(cfg: &Config) -> Vec<String> {
     let mut w = Vec::new();
+    if cfg.admin.token.is_none() && !cfg.admin.listen.ip().is_loopback() {
+        w.push(format!(
+            "[admin] listens on {} without a token: anyone who reaches it can read /config and POST /reload; set [admin] token = \"env:NAME\" or listen on 127.0.0.1",
+            cfg.admin.listen
+        ));
+    }
     if cfg.replay.fail_open {
         w.push("replay.fail_open = true: while the replay store is unreachable, replayed deliveries are forwarded".to_string());
     }
@@ -136,7 +147,7 @@ pub fn warnings(cfg: &Config) -> Vec<String> {
             && !cfg.listeners.iter().any(|l| {
                 l.tls
                     .as_ref()
-                    .is_some_and(|t| t.client_auth != crate::tls::ClientAuth::Off)
+                    .is_some_and(|t| t.paths.client_auth() != crate::tls::ClientAuth::Off)
             })
         {
             w.push(format!("route {:?} requires a client certificate but no listener asks for one (client_auth)", r.name));
@@ -178,4 +189,47 @@ pub fn redact_url(url: &str) -> String {
         (Some(s), Some(at)) if at > s => format!("{}://<redacted>@{}", &url[..s], &url[at + 1..]),
         _ => url.to_string(),
     }
+}
+
+/// Ask a Redis replay store whether it persists its keys (`appendonly yes`).
+/// Without persistence a Redis restart forgets every delivery it remembered,
+/// reopening the replay window: captured requests could be replayed. `None`
+/// when the store is not Redis or Redis says yes; otherwise the warning.
+pub fn redis_persistence(cfg: &Config) -> Option<String> {
+    let crate::replay::StoreKind::Redis {
+        url,
+        connect_timeout,
+        command_timeout,
+        ..
+    } = &cfg.replay.store
+    else {
+        return None;
+    };
+    let shown = redact_url(url);
+    match appendonly(url, *connect_timeout, *command_timeout) {
+        Ok(true) => None,
+        Ok(false) => Some(format!(
+            "Redis at {shown} runs with appendonly no: a Redis restart forgets every delivery and reopens the replay window; set appendonly yes"
+        )),
+        Err(e) => Some(format!(
+            "cannot ask Redis at {shown} whether it persists (CONFIG GET appendonly): {e}; make sure it runs with appendonly yes"
+        )),
+    }
+}
+
+/// `CONFIG GET appendonly` over a short-lived connection, bounded by the store's timeouts.
+fn appendonly(
+    url: &str,
+    connect: std::time::Duration,
+    command: std::time::Duration,
+) -> Result<bool, redis::RedisError> {
+    let client = redis::Client::open(url)?;
+    let mut con = client.get_connection_with_timeout(connect)?;
+    con.set_read_timeout(Some(command))?;
+    con.set_write_timeout(Some(command))?;
+    let reply: Vec<String> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("appendonly")
+        .query(&mut con)?;
+    Ok(reply.get(1).is_some_and(|v| v == "yes"))
 }

@@ -1,7 +1,6 @@
 //! Client-certificate identity and the per-route policy over it.
 
 use crate::reject::{Reason, Rejection};
-use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 /// What a verified client certificate says about its holder.
@@ -48,29 +47,6 @@ impl ClientIdentity {
     }
 }
 
-/// `client_cert = { ... }` on a route.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileClientCert {
-    /// A verified client certificate is needed (403 `client_certificate_required`).
-    #[serde(default)]
-    pub required: bool,
-    /// Allowed SAN DNS names.
-    #[serde(default)]
-    pub san_dns: Vec<String>,
-    /// Allowed SAN URIs (e.g. SPIFFE IDs).
-    #[serde(default)]
-    pub san_uri: Vec<String>,
-    /// Allowed subject common names.
-    #[serde(default)]
-    pub cn: Vec<String>,
-    /// Allowed SHA-256 fingerprints (hex, colons and case ignored).
-    #[serde(default)]
-    pub sha256: Vec<String>,
-    /// Header carrying the verified identity upstream; incoming copies are removed.
-    pub forward_header: Option<String>,
-}
-
 /// Validated route policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientCertPolicy {
@@ -83,6 +59,19 @@ pub struct ClientCertPolicy {
     pub forward_header: Option<http::HeaderName>,
 }
 
+/// Which certificates a route accepts: any entry of any list may match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IdentityRules {
+    /// SAN DNS names (case-insensitive).
+    pub san_dns: Vec<String>,
+    /// SAN URIs (SPIFFE IDs).
+    pub san_uri: Vec<String>,
+    /// Subject common names.
+    pub cn: Vec<String>,
+    /// SHA-256 fingerprints of the DER certificate (hex; colons and case ignored).
+    pub sha256: Vec<String>,
+}
+
 fn normalise_fp(s: &str) -> String {
     s.chars()
         .filter(|c| *c != ':')
@@ -90,47 +79,37 @@ fn normalise_fp(s: &str) -> String {
         .to_ascii_lowercase()
 }
 
-impl FileClientCert {
-    /// Validate into a policy.
-    pub fn validate(&self) -> Result<ClientCertPolicy, (String, String)> {
-        let sha256: Vec<String> = self.sha256.iter().map(|s| normalise_fp(s)).collect();
+impl ClientCertPolicy {
+    /// A policy; a certificate is needed when `required` or when any list is
+    /// non-empty. Errs naming a fingerprint that is not 64 hex digits.
+    pub fn new(
+        required: bool,
+        rules: IdentityRules,
+        forward_header: Option<http::HeaderName>,
+    ) -> Result<ClientCertPolicy, String> {
+        let sha256: Vec<String> = rules.sha256.iter().map(|s| normalise_fp(s)).collect();
         if let Some(bad) = sha256
             .iter()
             .find(|s| s.len() != 64 || !s.chars().all(|c| c.is_ascii_hexdigit()))
         {
-            return Err((
-                "client_cert.sha256".into(),
-                format!("{bad:?} is not a SHA-256 fingerprint (64 hex digits)"),
+            return Err(format!(
+                "{bad:?} is not a SHA-256 fingerprint (64 hex digits)"
             ));
         }
-        let forward_header = self
-            .forward_header
-            .as_deref()
-            .map(|h| {
-                http::HeaderName::from_bytes(h.as_bytes()).map_err(|_| {
-                    (
-                        "client_cert.forward_header".to_string(),
-                        format!("{h:?} is not a header name"),
-                    )
-                })
-            })
-            .transpose()?;
         Ok(ClientCertPolicy {
-            required: self.required,
-            san_dns: self
+            required,
+            san_dns: rules
                 .san_dns
                 .iter()
                 .map(|s| s.to_ascii_lowercase())
                 .collect(),
-            san_uri: self.san_uri.clone(),
-            cn: self.cn.clone(),
+            san_uri: rules.san_uri,
+            cn: rules.cn,
             sha256,
             forward_header,
         })
     }
-}
 
-impl ClientCertPolicy {
     /// Does the route demand a certificate (explicitly or through allow lists)?
     pub fn requires_certificate(&self) -> bool {
         self.required || self.has_lists()
@@ -213,10 +192,23 @@ mod tests {
     }
 
     fn policy(toml_src: &str) -> ClientCertPolicy {
-        toml::from_str::<FileClientCert>(toml_src)
-            .unwrap()
-            .validate()
-            .unwrap()
+        #[derive(serde::Deserialize, Default)]
+        #[serde(default)]
+        struct T {
+            required: bool,
+            san_dns: Vec<String>,
+            san_uri: Vec<String>,
+            cn: Vec<String>,
+            sha256: Vec<String>,
+        }
+        let t: T = toml::from_str(toml_src).unwrap();
+        let rules = IdentityRules {
+            san_dns: t.san_dns,
+            san_uri: t.san_uri,
+            cn: t.cn,
+            sha256: t.sha256,
+        };
+        ClientCertPolicy::new(t.required, rules, None).unwrap()
     }
 
     #[test]
@@ -262,9 +254,13 @@ mod tests {
             Reason::ClientCertificateRequired
         );
         assert_eq!(policy("").check(None).unwrap(), None);
-        assert!(toml::from_str::<FileClientCert>("sha256 = [\"zz\"]")
-            .unwrap()
-            .validate()
-            .is_err());
+        let bad = IdentityRules {
+            sha256: vec!["zz".into()],
+            ..Default::default()
+        };
+        assert_eq!(
+            ClientCertPolicy::new(false, bad, None).unwrap_err(),
+            "\"zz\" is not a SHA-256 fingerprint (64 hex digits)"
+        );
     }
 }

@@ -7,16 +7,35 @@ use std::process::ExitCode;
 /// `EX_USAGE`/`EX_CONFIG`-style exit for a bad config, as linkerd does.
 const EXIT_CONFIG: u8 = 78;
 
+/// JSON lines on stdout, filtered by `HOOKGATE_LOG` (default `info`).
+///
+/// Whatever `HOOKGATE_LOG` says, pingora's own trace events, and its debug
+/// events from the HTTP codec, stay out: they dump request and response
+/// headers and bodies (tokens, Basic credentials, signatures) verbatim.
 fn init_logging() {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
     let filter = tracing_subscriber::EnvFilter::try_from_env("HOOKGATE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+    let no_dumps = tracing_subscriber::filter::filter_fn(|meta| !is_pingora_dump(meta));
+    let json = tracing_subscriber::fmt::layer()
         .json()
         .flatten_event(true)
         .with_current_span(false)
-        .with_env_filter(filter)
         .with_writer(std::io::stdout)
-        .init();
+        .with_filter(filter)
+        .with_filter(no_dumps);
+    tracing_subscriber::registry().with(json).init();
+}
+
+/// pingora events that may carry message contents.
+fn is_pingora_dump(meta: &tracing::Metadata<'_>) -> bool {
+    let target = meta.target();
+    target.starts_with("pingora")
+        && (*meta.level() == tracing::Level::TRACE
+            || (*meta.level() == tracing::Level::DEBUG
+                && target.starts_with("pingora_core::protocols::http")))
 }
 
 fn main() -> ExitCode {
@@ -25,6 +44,9 @@ fn main() -> ExitCode {
         Command::Check { config } => match hookgate::config::load(&config) {
             Ok(cfg) => {
                 print!("{}", hookgate::check::summary(&cfg));
+                if let Some(w) = hookgate::check::redis_persistence(&cfg) {
+                    println!("warning: {w}");
+                }
                 ExitCode::SUCCESS
             }
             Err(e) => {

@@ -38,9 +38,19 @@ pub struct Metrics {
     /// Requests currently being processed.
     pub in_flight: IntGauge,
     /// Client connections hookgate closed without an answer: `header_timeout`
-    /// (bytes arrived, the header never completed), `idle`, and refused PROXY
-    /// protocol headers (`proxy_protocol_invalid`, `proxy_protocol_untrusted`).
+    /// (bytes arrived, the header never completed), `idle`, refused PROXY
+    /// protocol headers (`proxy_protocol_invalid`, `proxy_protocol_untrusted`),
+    /// `max_connections` (the listener was full), and TLS handshakes that did
+    /// not finish within `header_timeout` (`tls_handshake_timeout`) or failed
+    /// (`tls_handshake_failed`).
     pub downstream_closed: IntCounterVec,
+    /// Open client connections per listener (bounded by `max_connections`).
+    pub downstream_connections: IntGaugeVec,
+    /// Request-body bytes held in memory now (bounded by `max_buffered_bytes`).
+    pub buffered_body_bytes: IntGauge,
+    /// Requests sent again on a fresh connection because a pooled upstream
+    /// connection failed before the upstream could have processed them.
+    pub upstream_retries: IntCounterVec,
     /// Connection attempts to upstreams that failed, by route.
     pub upstream_connect_errors: IntCounterVec,
     /// Verified signatures by route and key id: shows when an old secret
@@ -135,6 +145,24 @@ impl Metrics {
             ),
             &["reason"],
         )?;
+        let downstream_connections = IntGaugeVec::new(
+            Opts::new(
+                "hookgate_downstream_connections",
+                "Open client connections per listener.",
+            ),
+            &["listener"],
+        )?;
+        let buffered_body_bytes = IntGauge::new(
+            "hookgate_buffered_body_bytes",
+            "Request-body bytes held in memory (bounded by max_buffered_bytes).",
+        )?;
+        let upstream_retries = IntCounterVec::new(
+            Opts::new(
+                "hookgate_upstream_retries_total",
+                "Requests resent on a fresh connection after a pooled upstream connection failed unprocessed.",
+            ),
+            &["route"],
+        )?;
         let upstream_connect_errors = IntCounterVec::new(
             Opts::new(
                 "hookgate_upstream_connect_errors_total",
@@ -214,11 +242,17 @@ impl Metrics {
         registry.register(Box::new(in_flight.clone()))?;
         registry.register(Box::new(upstream_connect_errors.clone()))?;
         registry.register(Box::new(downstream_closed.clone()))?;
+        registry.register(Box::new(downstream_connections.clone()))?;
+        registry.register(Box::new(buffered_body_bytes.clone()))?;
+        registry.register(Box::new(upstream_retries.clone()))?;
         for reason in [
             "header_timeout",
             "idle",
             "proxy_protocol_invalid",
             "proxy_protocol_untrusted",
+            "max_connections",
+            "tls_handshake_timeout",
+            "tls_handshake_failed",
         ] {
             downstream_closed.with_label_values(&[reason]);
         }
@@ -241,6 +275,9 @@ impl Metrics {
             build_info,
             in_flight,
             downstream_closed,
+            downstream_connections,
+            buffered_body_bytes,
+            upstream_retries,
             upstream_connect_errors,
             signatures_verified,
             replay,
@@ -273,6 +310,7 @@ impl Metrics {
         }
         self.bytes_in.with_label_values(&[route]);
         self.upstream_connect_errors.with_label_values(&[route]);
+        self.upstream_retries.with_label_values(&[route]);
         self.overhead.with_label_values(&[route]);
         self.upstream_latency.with_label_values(&[route]);
         for class in ["2xx", "3xx", "4xx", "5xx"] {
@@ -308,4 +346,11 @@ pub fn status_class(status: u16) -> &'static str {
         400..=499 => "4xx",
         _ => "5xx",
     }
+}
+
+/// Seconds since the Unix epoch, for timestamp gauges.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }

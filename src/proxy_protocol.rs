@@ -12,19 +12,15 @@
 //! which balancers send for their own health checks, keep the balancer's
 //! address.
 //!
-//! TLS listeners read the header in pingora's pre-TLS hook; plain listeners in
-//! [`PlainProxyProtocol`], which sees the raw stream before the HTTP parser.
+//! The connection layer ([`crate::connection`]) reads the header right after
+//! accept, before any TLS handshake or HTTP parsing.
 
 use crate::config::Config;
 use crate::metrics::Metrics;
 use arc_swap::ArcSwap;
-use async_trait::async_trait;
-use pingora::apps::ServerApp;
-use pingora::listeners::PreTlsProcess;
 use pingora::protocols::l4::socket::SocketAddr as PeerAddr;
 use pingora::protocols::l4::stream::Stream as L4Stream;
-use pingora::protocols::{GetSocketDigest, SocketDigest, Stream};
-use pingora::server::ShutdownWatch;
+use pingora::protocols::{GetSocketDigest, SocketDigest};
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
@@ -39,7 +35,7 @@ const V2_MAX_PAYLOAD: usize = 4096;
 
 /// Why a connection was refused.
 #[derive(Debug, thiserror::Error)]
-enum Refusal {
+pub(crate) enum Refusal {
     #[error("PROXY protocol header from {0}, which is not in trusted_proxies")]
     Untrusted(IpAddr),
     #[error("no valid PROXY protocol header: {0}")]
@@ -71,7 +67,7 @@ impl ProxyProtocol {
 
     /// Consume the header if this connection's listener expects one and make
     /// its source the connection's peer address. Err closes the connection.
-    async fn admit(&self, stream: &mut L4Stream) -> pingora::Result<()> {
+    pub async fn admit(&self, stream: &mut L4Stream) -> pingora::Result<()> {
         let Some(digest) = stream.get_socket_digest() else {
             return Ok(());
         };
@@ -120,61 +116,15 @@ impl ProxyProtocol {
     }
 }
 
-#[async_trait]
-impl PreTlsProcess for ProxyProtocol {
-    async fn process(&self, stream: &mut L4Stream) -> pingora::Result<()> {
-        self.admit(stream).await
-    }
-}
-
-/// The server app for all listeners: on plain connections (TLS ones were
-/// handled before their handshake) read the PROXY header, then hand over.
-pub struct PlainProxyProtocol<A> {
-    reader: Arc<ProxyProtocol>,
-    inner: Arc<A>,
-}
-
-impl<A> PlainProxyProtocol<A> {
-    /// `inner` serves the connections after the header.
-    pub fn new(reader: Arc<ProxyProtocol>, inner: A) -> Self {
-        PlainProxyProtocol {
-            reader,
-            inner: Arc::new(inner),
-        }
-    }
-}
-
-#[async_trait]
-impl<A: ServerApp + Send + Sync + 'static> ServerApp for PlainProxyProtocol<A> {
-    async fn process_new(
-        self: &Arc<Self>,
-        stream: Stream,
-        shutdown: &ShutdownWatch,
-    ) -> Option<Stream> {
-        let stream = if stream.as_any().is::<L4Stream>() {
-            let Ok(mut plain) = stream.into_any().downcast::<L4Stream>() else {
-                return None;
-            };
-            self.reader.admit(&mut plain).await.ok()?;
-            plain as Stream
-        } else {
-            stream
-        };
-        self.inner.process_new(stream, shutdown).await
-    }
-
-    async fn cleanup(&self) {
-        self.inner.cleanup().await;
-    }
-}
-
 fn inet(a: Option<&PeerAddr>) -> Option<SocketAddr> {
     a.and_then(|a| a.as_inet()).copied()
 }
 
 /// Read exactly one PROXY header, never a byte of what follows it. `Ok(None)`
 /// for `LOCAL`/`UNKNOWN` headers, which carry no client.
-async fn read_header<R: AsyncRead + Unpin>(r: &mut R) -> Result<Option<SocketAddr>, Refusal> {
+pub(crate) async fn read_header<R: AsyncRead + Unpin>(
+    r: &mut R,
+) -> Result<Option<SocketAddr>, Refusal> {
     let io = |e: std::io::Error| Refusal::Invalid(e.to_string());
     let mut buf = vec![0u8; 5];
     r.read_exact(&mut buf).await.map_err(io)?;

@@ -12,8 +12,15 @@ pub enum Reason {
     NoRoute,
     /// The body exceeded the route's `max_body_bytes`.
     PayloadTooLarge,
-    /// The request could not be parsed or framed (bad chunking, truncated body).
+    /// The request could not be parsed or framed (bad chunking, truncated body,
+    /// an ambiguous path, a missing or invalid `Host`).
     BadRequest,
+    /// The request header exceeded `[limits] max_header_bytes` while being read.
+    HeaderTooLarge,
+    /// A `Transfer-Encoding` other than exactly `chunked`.
+    UnsupportedTransferEncoding,
+    /// The body-buffer budget (`[limits] max_buffered_bytes`) stayed full.
+    Overloaded,
     /// The client did not send the whole request within the downstream deadline.
     RequestTimeout,
     /// The peer address is outside the route's or listener's allowlist.
@@ -46,16 +53,22 @@ pub enum Reason {
     UpstreamUnreachable,
     /// The upstream did not answer within the route's timeouts.
     UpstreamTimeout,
+    /// The upstream's answer was not a usable HTTP response (e.g. an
+    /// unrequested `101 Switching Protocols`, endless interim responses).
+    UpstreamInvalidResponse,
     /// An unexpected internal failure; details are in the log only.
     Internal,
 }
 
 impl Reason {
     /// Every reason, for pre-registering metric label values.
-    pub const ALL: [Reason; 20] = [
+    pub const ALL: [Reason; 24] = [
         Reason::NoRoute,
         Reason::PayloadTooLarge,
         Reason::BadRequest,
+        Reason::HeaderTooLarge,
+        Reason::UnsupportedTransferEncoding,
+        Reason::Overloaded,
         Reason::RequestTimeout,
         Reason::IpNotAllowed,
         Reason::ClientCertificateRequired,
@@ -72,6 +85,7 @@ impl Reason {
         Reason::ReplayStoreUnavailable,
         Reason::UpstreamUnreachable,
         Reason::UpstreamTimeout,
+        Reason::UpstreamInvalidResponse,
         Reason::Internal,
     ];
 
@@ -81,6 +95,9 @@ impl Reason {
             Reason::NoRoute => 404,
             Reason::PayloadTooLarge => 413,
             Reason::BadRequest => 400,
+            Reason::HeaderTooLarge => 431,
+            Reason::UnsupportedTransferEncoding => 501,
+            Reason::Overloaded => 503,
             Reason::RequestTimeout => 408,
             Reason::IpNotAllowed
             | Reason::ClientCertificateRequired
@@ -93,7 +110,7 @@ impl Reason {
             | Reason::TimestampOutOfRange => 401,
             Reason::ReplayInFlight | Reason::ReplayDetected => 409,
             Reason::ReplayStoreFull | Reason::ReplayStoreUnavailable => 503,
-            Reason::UpstreamUnreachable => 502,
+            Reason::UpstreamUnreachable | Reason::UpstreamInvalidResponse => 502,
             Reason::UpstreamTimeout => 504,
             Reason::Internal => 500,
         }
@@ -105,6 +122,9 @@ impl Reason {
             Reason::NoRoute => "no_route",
             Reason::PayloadTooLarge => "payload_too_large",
             Reason::BadRequest => "bad_request",
+            Reason::HeaderTooLarge => "header_too_large",
+            Reason::UnsupportedTransferEncoding => "unsupported_transfer_encoding",
+            Reason::Overloaded => "overloaded",
             Reason::RequestTimeout => "request_timeout",
             Reason::IpNotAllowed => "ip_not_allowed",
             Reason::ClientCertificateRequired => "client_certificate_required",
@@ -121,7 +141,21 @@ impl Reason {
             Reason::ReplayStoreUnavailable => "replay_store_unavailable",
             Reason::UpstreamUnreachable => "upstream_unreachable",
             Reason::UpstreamTimeout => "upstream_timeout",
+            Reason::UpstreamInvalidResponse => "upstream_invalid_response",
             Reason::Internal => "internal_error",
+        }
+    }
+}
+
+impl Reason {
+    /// `Retry-After` seconds sent with the refusal, for reasons that pass.
+    pub fn retry_after(self) -> Option<u32> {
+        match self {
+            Reason::ReplayStoreFull | Reason::ReplayStoreUnavailable | Reason::Overloaded => {
+                Some(5)
+            }
+            Reason::ReplayInFlight => Some(1),
+            _ => None,
         }
     }
 }

@@ -7,7 +7,8 @@
 //! and the old config keeps serving.
 
 use crate::config::{self, Config, ConfigErrors};
-use crate::metrics::Metrics;
+use crate::metrics::{unix_now, Metrics};
+use crate::tls::TlsListeners;
 use arc_swap::ArcSwap;
 use async_trait::async_trait;
 use parking_lot::Mutex;
@@ -21,7 +22,7 @@ pub struct Reloader {
     path: PathBuf,
     config: Arc<ArcSwap<Config>>,
     metrics: Arc<Metrics>,
-    tls: Arc<crate::server::TlsListeners>,
+    tls: Arc<TlsListeners>,
     /// Serialises reloads so two triggers cannot interleave.
     lock: Mutex<()>,
 }
@@ -32,7 +33,7 @@ impl Reloader {
         path: PathBuf,
         config: Arc<ArcSwap<Config>>,
         metrics: Arc<Metrics>,
-        tls: Arc<crate::server::TlsListeners>,
+        tls: Arc<TlsListeners>,
     ) -> Self {
         Reloader {
             path,
@@ -43,26 +44,30 @@ impl Reloader {
         }
     }
 
-    /// Reload every TLS listener's files from `new`: all of them load, or none changes.
+    /// Give every running TLS listener its material from `new` (already
+    /// loaded and checked by `config::load`): all of them, or none changes.
     fn reload_tls(&self, new: &Config) -> Result<(), ConfigErrors> {
+        use crate::config::error::{line_of_key, Seg};
         let pairs: Vec<_> = new
             .listeners
             .iter()
-            .filter_map(|l| Some((self.tls.get(&l.name)?, l.tls.clone()?)))
+            .enumerate()
+            .filter_map(|(i, l)| Some((i, self.tls.get(&l.name)?, l.tls.as_ref()?)))
             .collect();
-        let fail = |l: &str, e: crate::tls::TlsError| {
+        let fail = |i: usize, t: &crate::tls::TlsListener, e: crate::tls::ListenerError| {
+            let path = [Seg::Key("listener"), Seg::Index(i), Seg::Key("tls")];
             ConfigErrors(vec![crate::config::ConfigError {
                 file: self.path.clone(),
-                key: format!("listener {l:?}.tls"),
+                key: format!("listener {:?}.tls.client_auth", t.name()),
                 message: e.to_string(),
-                line: None,
+                line: line_of_key(&new.source_text, &path),
             }])
         };
-        for (t, paths) in &pairs {
-            crate::tls::TlsListener::preflight(paths).map_err(|e| fail(t.name(), e))?;
+        for (i, t, tls) in &pairs {
+            t.can_reload(tls).map_err(|e| fail(*i, t, e))?;
         }
-        for (t, paths) in pairs {
-            t.reload(paths).map_err(|e| fail(t.name(), e))?;
+        for (i, t, tls) in pairs {
+            t.reload(tls).map_err(|e| fail(i, t, e))?;
         }
         Ok(())
     }
@@ -74,7 +79,7 @@ impl Reloader {
             Ok(new) => {
                 let old = self.config.load();
                 let mut notes = Vec::new();
-                if new.admin_listen != old.admin_listen {
+                if new.admin.listen != old.admin.listen {
                     notes.push("admin.listen changed: takes effect after a restart or upgrade");
                 }
                 let addrs = |c: &Config| c.listeners.iter().map(|l| l.addr).collect::<Vec<_>>();
@@ -97,9 +102,7 @@ impl Reloader {
                     .config_reloads
                     .with_label_values(&["success"])
                     .inc();
-                self.metrics
-                    .config_last_success
-                    .set(crate::server::unix_now());
+                self.metrics.config_last_success.set(unix_now());
                 tracing::info!(file = %self.path.display(), generation, notes = ?notes, "config reloaded");
                 Ok(generation)
             }
@@ -142,35 +145,58 @@ impl BackgroundService for SighupReload {
     }
 }
 
-/// `hookgate reload`: find the admin address in the config file (read
-/// loosely, since the file may be the broken one being tested) and POST
+/// `hookgate reload`: find the admin address (and token) in the config file
+/// (read loosely, since the file may be the broken one being tested) and POST
 /// `/reload`. Returns the server's answer; `Err` when the reload failed.
 pub fn request(path: &std::path::Path) -> Result<String, String> {
     use std::io::{Read, Write};
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}\n", path.display()))?;
+    let text = crate::files::read_text_bounded(path, 16 << 20)
+        .map_err(|e| format!("{}: {e}\n", path.display()))?;
     let table: toml::Table =
         toml::from_str(&text).map_err(|e| format!("{}: {}\n", path.display(), e.message()))?;
-    let admin = table
-        .get("admin")
+    let admin = table.get("admin");
+    let listen = admin
         .and_then(|a| a.get("listen"))
         .and_then(|l| l.as_str())
         .ok_or_else(|| format!("{}: admin.listen is not set\n", path.display()))?;
-    let timeout = std::time::Duration::from_secs(30);
-    let addr: std::net::SocketAddr = admin
+    let addr: std::net::SocketAddr = listen
         .parse()
-        .map_err(|_| format!("admin.listen {admin:?} is not ip:port\n"))?;
+        .map_err(|_| format!("admin.listen {listen:?} is not ip:port\n"))?;
+    let authorization = match admin.and_then(|a| a.get("token")).and_then(|t| t.as_str()) {
+        None => String::new(),
+        Some(raw) => {
+            let base = path.parent().unwrap_or(std::path::Path::new("."));
+            let token = crate::secret::SecretSource::parse(raw)
+                .resolve(raw, base)
+                .map_err(|e| format!("admin.token: {e}\n"))?;
+            let token = String::from_utf8(token.expose().to_vec())
+                .map_err(|_| "admin.token: not UTF-8\n".to_string())?;
+            format!("authorization: Bearer {token}\r\n")
+        }
+    };
+    let timeout = std::time::Duration::from_secs(30);
     let mut s = std::net::TcpStream::connect_timeout(&addr, timeout)
-        .map_err(|e| format!("cannot reach hookgate admin at {admin}: {e}\n"))?;
+        .map_err(|e| format!("cannot reach hookgate admin at {listen}: {e}\n"))?;
     let _ = s.set_read_timeout(Some(timeout));
     let _ = s.set_write_timeout(Some(timeout));
-    s.write_all(format!("POST /reload HTTP/1.1\r\nhost: {admin}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").as_bytes())
-        .map_err(|e| format!("sending reload: {e}\n"))?;
-    let mut resp = String::new();
-    s.read_to_string(&mut resp)
+    s.write_all(
+        format!("POST /reload HTTP/1.1\r\nhost: {listen}\r\n{authorization}content-length: 0\r\nconnection: close\r\n\r\n")
+            .as_bytes(),
+    )
+    .map_err(|e| format!("sending reload: {e}\n"))?;
+    let mut resp = Vec::new();
+    s.take(1 << 20)
+        .read_to_end(&mut resp)
         .map_err(|e| format!("reading reload answer: {e}\n"))?;
+    let resp = String::from_utf8_lossy(&resp);
     let (head, body) = resp.split_once("\r\n\r\n").unwrap_or((&resp, ""));
     if head.starts_with("HTTP/1.1 200") {
         Ok(body.to_string())
+    } else if head.starts_with("HTTP/1.1 401") {
+        Err(
+            format!("hookgate admin refused the reload: {}", body.trim_end())
+                + ": set [admin] token in this file to the running instance's token\n",
+        )
     } else {
         Err(body.to_string())
     }

@@ -7,6 +7,9 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+/// Largest secret file read (a PEM public key or a list of Basic credentials fits easily).
+pub const MAX_SECRET_FILE: u64 = 64 << 10;
+
 /// Secret bytes. `Debug` and `Display` never show them.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(Vec<u8>);
@@ -84,10 +87,13 @@ impl SecretSource {
                 } else {
                     p.clone()
                 };
-                let mut v = std::fs::read_to_string(&path).map_err(|e| SecretError::File {
-                    path: path.clone(),
-                    reason: e.to_string(),
-                })?;
+                let mut v =
+                    crate::files::read_text_bounded(&path, MAX_SECRET_FILE).map_err(|e| {
+                        SecretError::File {
+                            path: path.clone(),
+                            reason: e.to_string(),
+                        }
+                    })?;
                 if v.ends_with('\n') {
                     v.pop();
                     if v.ends_with('\r') {

@@ -2,20 +2,18 @@
 
 use crate::admin::Admin;
 use crate::config::Config;
-use crate::connection::Connections;
-use crate::drain::drain_then_exit;
+use crate::connection::Edge;
+use crate::drain::{drain_then_exit, InFlight};
 use crate::metrics::Metrics;
 use crate::proxy::Gateway;
-use crate::proxy_protocol::{PlainProxyProtocol, ProxyProtocol};
 use crate::reload::{Reloader, SighupReload};
 use crate::replay::config::StoreKind;
 use crate::replay::memory::MemoryStore;
 use crate::replay::redis::RedisStore;
 use crate::replay::{ReplaySettings, ReplayStore};
-use crate::tls::TlsListener;
+use crate::tls::{TlsListener, TlsListeners};
 use arc_swap::ArcSwap;
 use pingora::listeners::Listeners;
-use pingora::proxy::HttpProxy;
 use pingora::server::configuration::{Opt, ServerConf};
 use pingora::server::Server;
 use pingora::server::ShutdownWatch;
@@ -23,7 +21,7 @@ use pingora::services::background::background_service;
 use pingora::services::background::BackgroundService;
 use pingora::services::listening::Service;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 /// A built server plus the handles the binary keeps (config swap, metrics).
 pub struct Built {
@@ -35,14 +33,34 @@ pub struct Built {
     pub metrics: Arc<Metrics>,
 }
 
-/// Build the pingora server: one proxy service on every listener, one admin service.
+/// Every address `cfg` listens on, named for messages.
+fn addresses(cfg: &Config) -> Vec<(String, std::net::SocketAddr)> {
+    let mut out = vec![("[admin] listen".to_string(), cfg.admin.listen)];
+    out.extend(
+        cfg.listeners
+            .iter()
+            .map(|l| (format!("listener {:?}", l.name), l.addr)),
+    );
+    out
+}
+
+/// Build the pingora server: hookgate's own app on every listener (TLS
+/// listeners are plain TCP to pingora: the handshake runs in
+/// [`crate::connection`], under `header_timeout`), one admin service.
+///
+/// Unless `upgrade` (sockets are then inherited from the running process),
+/// every address is bound once first: pingora would retry an address in use
+/// for 30 s and then leave the process running without that listener.
 pub fn build(cfg: Config, upgrade: bool) -> anyhow::Result<Built> {
+    if !upgrade {
+        crate::sockets::ensure_free(addresses(&cfg))?;
+    }
     let metrics = Arc::new(Metrics::new()?);
     for r in &cfg.routes {
         metrics.init_route(&r.name);
     }
     metrics.config_generation.set(1);
-    metrics.config_last_success.set(unix_now());
+    metrics.config_last_success.set(crate::metrics::unix_now());
 
     let conf = ServerConf {
         threads: cfg.server.threads,
@@ -63,7 +81,7 @@ pub fn build(cfg: Config, upgrade: bool) -> anyhow::Result<Built> {
     server.bootstrap();
 
     let listeners = cfg.listeners.clone();
-    let admin_listen = cfg.admin_listen;
+    let admin_listen = cfg.admin.listen;
     let source = cfg.source.clone();
     let config = Arc::new(ArcSwap::from_pointee(cfg));
 
@@ -72,9 +90,8 @@ pub fn build(cfg: Config, upgrade: bool) -> anyhow::Result<Built> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut tls = TlsListeners::new();
     for l in &listeners {
-        if let Some(paths) = &l.tls {
-            let t = TlsListener::new(&l.name, paths.clone(), metrics.clone())
-                .map_err(|e| anyhow::anyhow!("listener {:?}: {e}", l.name))?;
+        if let Some(material) = &l.tls {
+            let t = TlsListener::new(&l.name, material, metrics.clone());
             tls.insert(l.name.clone(), Arc::new(t));
         }
     }
@@ -87,33 +104,37 @@ pub fn build(cfg: Config, upgrade: bool) -> anyhow::Result<Built> {
     ));
     let store = replay_store(&config.load().replay)?;
     tracing::info!(store = store.kind(), "replay store ready");
-    let gateway = Gateway::new(config.clone(), metrics.clone(), store.clone());
-    let mut app = HttpProxy::new(gateway, server.configuration.clone());
-    app.handle_init_modules();
+    if let Some(w) = crate::check::redis_persistence(&config.load()) {
+        tracing::warn!("{w}");
+    }
+    let in_flight = InFlight::new(metrics.in_flight.clone());
+    let gateway = Gateway::new(
+        config.clone(),
+        metrics.clone(),
+        store.clone(),
+        in_flight.clone(),
+    );
     let mut endpoints = Listeners::new();
+    let mut acceptors = std::collections::HashMap::new();
     for l in &listeners {
-        match tls.get(&l.name) {
-            Some(t) => endpoints.add_tls_with_settings(&l.addr.to_string(), None, t.settings()?),
-            None => endpoints.add_tcp(&l.addr.to_string()),
+        endpoints.add_tcp(&l.addr.to_string());
+        if let Some(t) = tls.get(&l.name) {
+            acceptors.insert(l.name.clone(), t.settings()?.build());
         }
     }
-    let proxy_protocol = Arc::new(ProxyProtocol::new(config.clone(), metrics.clone()));
-    endpoints.set_pre_tls_callback(proxy_protocol.clone());
     let proxy = Service::with_listeners(
         "hookgate".to_string(),
         endpoints,
-        PlainProxyProtocol::new(
-            proxy_protocol,
-            Connections::new(app, config.clone(), metrics.clone()),
-        ),
+        Edge::new(gateway, config.clone(), metrics.clone(), acceptors),
     );
     let mut admin = Service::new(
         "hookgate-admin".to_string(),
-        Admin {
-            config: config.clone(),
-            metrics: metrics.clone(),
-            reloader: reloader.clone(),
-        },
+        Admin::new(
+            config.clone(),
+            metrics.clone(),
+            reloader.clone(),
+            listeners.iter().map(|l| (l.name.clone(), l.addr)).collect(),
+        )?,
     );
     admin.add_tcp(&admin_listen.to_string());
     server.add_service(proxy);
@@ -127,7 +148,7 @@ pub fn build(cfg: Config, upgrade: bool) -> anyhow::Result<Built> {
             tls,
         },
     ));
-    drain_then_exit(server.watch_execution_phase(), metrics.clone(), store);
+    drain_then_exit(server.watch_execution_phase(), in_flight, store);
     Ok(Built {
         server,
         config,
@@ -192,14 +213,4 @@ impl BackgroundService for Upkeep {
             }
         }
     }
-}
-
-/// TLS listeners by name, for reload and the expiry gauge.
-pub type TlsListeners = std::collections::HashMap<String, Arc<TlsListener>>;
-
-/// Seconds since the Unix epoch.
-pub fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }

@@ -1,7 +1,15 @@
-//! Config errors that point at the file, the key and the line.
+//! The one config error type: file, key path, line, message.
+//!
+//! Every problem found at load, from a TOML syntax error to a TLS key that
+//! does not match its certificate, becomes a [`ConfigError`] naming the key
+//! as a path (`route "github".verify.tolerance`) and its 1-based line. Key
+//! paths and lines both come from the [`Locator`], which maps byte offsets to
+//! keys and keys to offsets over the parsed document.
 
 use std::fmt;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
+use toml_edit::{ImDocument, Item, TableLike, Value};
 
 /// One problem in the config file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,7 +20,7 @@ pub struct ConfigError {
     pub key: String,
     /// What is wrong and, where possible, how to fix it.
     pub message: String,
-    /// 1-based line, when known.
+    /// 1-based line; `None` only for keys absent from the file (a missing `[admin]`).
     pub line: Option<usize>,
 }
 
@@ -46,10 +54,23 @@ impl fmt::Display for ConfigErrors {
     }
 }
 
+impl ConfigErrors {
+    /// A single error about the whole file (it cannot be read).
+    pub fn file(file: &Path, message: impl Into<String>) -> Self {
+        ConfigErrors(vec![ConfigError {
+            file: file.to_path_buf(),
+            key: String::new(),
+            message: message.into(),
+            line: None,
+        }])
+    }
+}
+
 /// Collects errors for one file; knows how to turn byte offsets into lines.
 pub struct Collector<'a> {
     file: &'a Path,
     src: &'a str,
+    locator: Locator,
     errors: Vec<ConfigError>,
 }
 
@@ -59,18 +80,14 @@ impl<'a> Collector<'a> {
         Collector {
             file,
             src,
+            locator: Locator::new(src),
             errors: Vec::new(),
         }
     }
 
     /// 1-based line of a byte offset.
     pub fn line_of(&self, offset: usize) -> usize {
-        let end = offset.min(self.src.len());
-        self.src.as_bytes()[..end]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-            + 1
+        line_of(self.src, offset)
     }
 
     /// Record an error at a span (`None` when the key is absent from the file).
@@ -78,7 +95,7 @@ impl<'a> Collector<'a> {
         &mut self,
         key: impl Into<String>,
         message: impl Into<String>,
-        span: Option<std::ops::Range<usize>>,
+        span: Option<Range<usize>>,
     ) {
         let line = span.map(|s| self.line_of(s.start));
         self.errors.push(ConfigError {
@@ -87,6 +104,17 @@ impl<'a> Collector<'a> {
             message: message.into(),
             line,
         });
+    }
+
+    /// The span of a key given as a path from the root, e.g.
+    /// `[Key("route"), Index(2), Key("verify"), Key("tolerance")]`.
+    pub fn span_of(&self, path: &[Seg<'_>]) -> Option<Range<usize>> {
+        self.locator.span_of(path)
+    }
+
+    /// How many errors have been recorded so far.
+    pub fn error_count(&self) -> usize {
+        self.errors.len()
     }
 
     /// Finish: `Ok(v)` when nothing was recorded.
@@ -99,31 +127,183 @@ impl<'a> Collector<'a> {
     }
 }
 
-/// Turn a toml/serde error into a [`ConfigError`] with a key path like
-/// `route "github".upstream`, recovered from the span: serde reports the
-/// offending key's text but not which `[[route]]` it sits in.
+/// The 1-based line of the key at `path` in `src`, when present.
+pub fn line_of_key(src: &str, path: &[Seg<'_>]) -> Option<usize> {
+    Locator::new(src)
+        .span_of(path)
+        .map(|s| line_of(src, s.start))
+}
+
+fn line_of(src: &str, offset: usize) -> usize {
+    let end = offset.min(src.len());
+    src.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// One step of a key path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seg<'a> {
+    /// A table key.
+    Key(&'a str),
+    /// An element of an array or array of tables.
+    Index(usize),
+}
+
+/// Key paths and spans over the parsed document (`None` when it does not
+/// parse: then syntax errors fall back to naming the enclosing table).
+pub struct Locator(Option<ImDocument<String>>);
+
+impl Locator {
+    /// Parse `src` for locating.
+    pub fn new(src: &str) -> Self {
+        Locator(ImDocument::parse(src.to_string()).ok())
+    }
+
+    /// The span of the value (or table) at `path`.
+    pub fn span_of(&self, path: &[Seg<'_>]) -> Option<Range<usize>> {
+        let mut node = Node::Item(self.0.as_ref()?.as_item());
+        for seg in path {
+            node = match (seg, node) {
+                (Seg::Key(k), Node::Item(i)) => Node::Item(i.as_table_like()?.get(k)?),
+                (Seg::Key(k), Node::Table(t)) => Node::Item(t.get(k)?),
+                (Seg::Key(k), Node::Value(Value::InlineTable(t))) => Node::Value(t.get(k)?),
+                (Seg::Index(n), Node::Item(Item::ArrayOfTables(a))) => Node::Table(a.get(*n)?),
+                (Seg::Index(n), Node::Item(Item::Value(Value::Array(a))))
+                | (Seg::Index(n), Node::Value(Value::Array(a))) => Node::Value(a.get(*n)?),
+                _ => return None,
+            };
+        }
+        match node {
+            Node::Item(i) => i.span(),
+            Node::Table(t) => t.span(),
+            Node::Value(v) => v.span(),
+        }
+    }
+
+    /// The key path holding byte `offset`: `route "github".upstreams[1]`.
+    pub fn path_at(&self, offset: usize) -> Option<String> {
+        let doc = self.0.as_ref()?;
+        let mut out = Vec::new();
+        walk(doc.as_table(), offset, &mut out).then(|| out.join("."))
+    }
+}
+
+/// Where [`Locator::span_of`] stands while following a path.
+#[derive(Clone, Copy)]
+enum Node<'d> {
+    Item(&'d Item),
+    Table(&'d toml_edit::Table),
+    Value(&'d Value),
+}
+
+fn contains(span: Option<Range<usize>>, offset: usize) -> bool {
+    span.is_some_and(|s| s.start <= offset && offset < s.end.max(s.start + 1))
+}
+
+/// `route "github"` for a `[[route]]` entry with a string `name`, else `route[2]`.
+fn entry_label(name: &str, t: &dyn TableLike, index: usize) -> String {
+    match t.get("name").and_then(Item::as_str) {
+        Some(n) => format!("{name} {n:?}"),
+        None => format!("{name}[{index}]"),
+    }
+}
+
+fn walk(t: &dyn TableLike, offset: usize, out: &mut Vec<String>) -> bool {
+    for (name, _) in t.iter() {
+        let Some((key, item)) = t.get_key_value(name) else {
+            continue;
+        };
+        if contains(key.span(), offset) {
+            out.push(name.to_string());
+            return true;
+        }
+        let found = match item {
+            Item::None => false,
+            Item::Value(v) => walk_value(name, v, offset, out),
+            Item::Table(inner) => {
+                out.push(name.to_string());
+                if walk(inner, offset, out) || contains(inner.span(), offset) {
+                    true
+                } else {
+                    out.pop();
+                    false
+                }
+            }
+            Item::ArrayOfTables(a) => a.iter().enumerate().any(|(i, inner)| {
+                out.push(entry_label(name, inner, i));
+                if walk(inner, offset, out) || contains(inner.span(), offset) {
+                    true
+                } else {
+                    out.pop();
+                    false
+                }
+            }),
+        };
+        if found {
+            return true;
+        }
+    }
+    false
+}
+
+fn walk_value(name: &str, v: &Value, offset: usize, out: &mut Vec<String>) -> bool {
+    if !contains(v.span(), offset) {
+        return false;
+    }
+    match v {
+        Value::InlineTable(inner) => {
+            out.push(name.to_string());
+            walk(inner, offset, out);
+        }
+        Value::Array(items) => {
+            let hit = items.iter().position(|x| contains(x.span(), offset));
+            match hit {
+                Some(i) => {
+                    out.push(format!("{name}[{i}]"));
+                    if let Some(Value::InlineTable(inner)) = items.get(i) {
+                        walk(inner, offset, out);
+                    }
+                }
+                None => out.push(name.to_string()),
+            }
+        }
+        _ => out.push(name.to_string()),
+    }
+    true
+}
+
+/// Turn a toml/serde error into a [`ConfigError`] naming the key at fault
+/// (never the offending value) and its line.
 pub fn from_toml_error(file: &Path, src: &str, e: &toml::de::Error) -> ConfigError {
-    let collector = Collector::new(file, src);
-    let line = e.span().map(|s| collector.line_of(s.start));
-    let table = e
-        .span()
-        .map(|s| enclosing_table(src, s.start))
-        .unwrap_or_default();
-    // serde names the key in backticks ("unknown field `x`", "duplicate key `x`");
-    // otherwise the span is the key itself or its value.
-    let field = backticked(e.message())
-        .or_else(|| {
-            e.span()
-                .and_then(|s| src.get(s.clone()))
-                .map(|t| t.trim())
-                .filter(|t| is_bare_key(t))
-                .map(|t| t.to_string())
-        })
-        .or_else(|| e.span().and_then(|s| key_on_line(src, s.start)));
-    let key = match (table.is_empty(), field) {
-        (true, Some(f)) => f,
-        (false, Some(f)) => format!("{table}.{f}"),
-        (_, None) => table,
+    let span = e.span();
+    let line = span.as_ref().map(|s| line_of(src, s.start));
+    let locator = Locator::new(src);
+    let at = span.as_ref().and_then(|s| locator.path_at(s.start));
+    // serde names the key in backticks for unknown, duplicate and missing fields.
+    let named = ["unknown field", "duplicate key", "missing field"]
+        .iter()
+        .any(|p| e.message().starts_with(p))
+        .then(|| backticked(e.message()))
+        .flatten();
+    let key = match (at, named) {
+        // An unknown key's span is the key itself: the path already ends with it.
+        (Some(path), Some(field)) if path.ends_with(&field) => path,
+        (Some(path), Some(field)) => format!("{path}.{field}"),
+        (Some(path), None) => path,
+        (None, field) => {
+            let table = span
+                .as_ref()
+                .map(|s| enclosing_table(src, s.start))
+                .unwrap_or_default();
+            match field {
+                Some(f) if table.is_empty() => f,
+                Some(f) => format!("{table}.{f}"),
+                None => table,
+            }
+        }
     };
     ConfigError {
         file: file.to_path_buf(),
@@ -133,23 +313,6 @@ pub fn from_toml_error(file: &Path, src: &str, e: &toml::de::Error) -> ConfigErr
     }
 }
 
-fn is_bare_key(s: &str) -> bool {
-    !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-}
-
-/// The `key` of a `key = value` line holding byte `offset` (for errors whose span is the value).
-fn key_on_line(src: &str, offset: usize) -> Option<String> {
-    let start = src[..offset.min(src.len())]
-        .rfind('\n')
-        .map_or(0, |i| i + 1);
-    let line = src[start..].lines().next()?;
-    let (k, _) = line.split_once('=')?;
-    let k = k.trim();
-    is_bare_key(k).then(|| k.to_string())
-}
-
 /// The first `` `name` `` in a serde message ("unknown field `upstream`, expected ...").
 fn backticked(msg: &str) -> Option<String> {
     let start = msg.find('`')? + 1;
@@ -157,8 +320,8 @@ fn backticked(msg: &str) -> Option<String> {
     Some(msg[start..start + len].to_string())
 }
 
-/// Name the table that contains byte `offset`: `route "github"`, `route "github".verify`, `admin`.
-/// Array-of-tables entries are named by their `name` key when present, else by index.
+/// For text that does not parse: name the table that contains byte `offset`
+/// (`route "github"`, `route "github".verify`, `admin`) from the headers above it.
 pub fn enclosing_table(src: &str, offset: usize) -> String {
     let mut current = String::new();
     let mut counts: std::collections::HashMap<String, usize> = Default::default();
@@ -213,14 +376,50 @@ fn name_in_table(body: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    const SRC: &str = "[admin]\nlisten = \"x\"\n[[route]]\nname = \"a\"\n[[route]]\nname = \"b\"\nbad = 1\nups = [\"p\", \"q\"]\ntls = { cert = \"c\", mode = \"m\" }\n[route.verify]\nx = 1\n";
+
     #[test]
-    fn table_names() {
-        let src = "[admin]\nlisten = \"x\"\n[[route]]\nname = \"a\"\n[[route]]\nname = \"b\"\nbad = 1\n[route.verify]\nx = 1\n";
-        assert_eq!(enclosing_table(src, 8), "admin");
-        let bad = src.find("bad").unwrap();
-        assert_eq!(enclosing_table(src, bad), "route \"b\"");
-        let x = src.rfind("x = 1").unwrap();
-        assert_eq!(enclosing_table(src, x), "route \"b\".verify");
+    fn table_names_for_text_that_does_not_parse() {
+        assert_eq!(enclosing_table(SRC, 8), "admin");
+        let bad = SRC.find("bad").unwrap();
+        assert_eq!(enclosing_table(SRC, bad), "route \"b\"");
+        let x = SRC.rfind("x = 1").unwrap();
+        assert_eq!(enclosing_table(SRC, x), "route \"b\".verify");
+    }
+
+    #[test]
+    fn paths_of_keys_values_and_nested_values() {
+        let l = Locator::new(SRC);
+        let at = |needle: &str| l.path_at(SRC.find(needle).unwrap()).unwrap();
+        assert_eq!(at("bad"), "route \"b\".bad");
+        assert_eq!(at("\"q\""), "route \"b\".ups[1]");
+        assert_eq!(at("\"m\""), "route \"b\".tls.mode");
+        assert_eq!(at("x = 1"), "route \"b\".verify.x");
+        assert_eq!(at("\"x\""), "admin.listen");
+        let span = l
+            .span_of(&[
+                Seg::Key("route"),
+                Seg::Index(1),
+                Seg::Key("verify"),
+                Seg::Key("x"),
+            ])
+            .unwrap();
+        assert_eq!(&SRC[span], "1");
+        let span = l.span_of(&[Seg::Key("admin"), Seg::Key("listen")]).unwrap();
+        assert_eq!(&SRC[span], "\"x\"");
+    }
+
+    #[test]
+    fn type_errors_name_the_key_not_the_value() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct T {
+            limits: std::collections::HashMap<String, u32>,
+        }
+        let src = "[limits]\nmax = \"lots\"\n";
+        let e = toml::from_str::<T>(src).unwrap_err();
+        let c = from_toml_error(Path::new("f.toml"), src, &e);
+        assert_eq!((c.key.as_str(), c.line), ("limits.max", Some(2)), "{c}");
     }
 
     #[test]

@@ -14,8 +14,8 @@ pub struct Config {
     pub source: PathBuf,
     /// The text it was loaded from, for `/config` (served redacted).
     pub source_text: String,
-    /// Admin listener address.
-    pub admin_listen: SocketAddr,
+    /// The admin listener and its access control.
+    pub admin: AdminSettings,
     /// Process settings.
     pub server: ServerSettings,
     /// Request bounds.
@@ -28,6 +28,18 @@ pub struct Config {
     pub replay: crate::replay::ReplaySettings,
     /// The durable-delivery store, when the file has a `[queue]` table.
     pub queue: Option<crate::queue::QueueSettings>,
+}
+
+/// `[admin]`: where the operator endpoints listen and who may use them.
+#[derive(Debug, Clone)]
+pub struct AdminSettings {
+    /// Admin listener address.
+    pub listen: SocketAddr,
+    /// Bearer token required for `/config` and `/reload` (and `/metrics` when
+    /// `protect_metrics`); `None`: open to whoever reaches the address.
+    pub token: Option<crate::secret::Secret>,
+    /// `/metrics` needs the token too.
+    pub protect_metrics: bool,
 }
 
 /// Process-wide settings from `[server]`.
@@ -69,8 +81,8 @@ pub struct Listener {
     pub name: String,
     /// Bind address.
     pub addr: SocketAddr,
-    /// TLS files and client-certificate mode.
-    pub tls: Option<crate::tls::TlsPaths>,
+    /// TLS settings with their files loaded (what `check` verified is what is served).
+    pub tls: Option<crate::tls::ListenerTls>,
     /// Load balancers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: crate::allowlist::TrustedProxies,
     /// Listener-wide IP policy.

@@ -103,7 +103,9 @@ impl<'de> Deserialize<'de> for Dur {
 impl fmt::Display for ByteSize {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let b = self.0;
-        if b >= 1 << 20 && b.is_multiple_of(1 << 20) {
+        if b >= 1 << 30 && b.is_multiple_of(1 << 30) {
+            write!(f, "{}GiB", b >> 30)
+        } else if b >= 1 << 20 && b.is_multiple_of(1 << 20) {
             write!(f, "{}MiB", b >> 20)
         } else if b >= 1 << 10 && b.is_multiple_of(1 << 10) {
             write!(f, "{}KiB", b >> 10)
@@ -115,7 +117,89 @@ impl fmt::Display for ByteSize {
 
 impl fmt::Display for Dur {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", humantime::format_duration(self.0))
+        f.write_str(&self.0.show())
+    }
+}
+
+/// The inclusive range a key's value must fall in, enforced at load.
+///
+/// Every duration and size has one: values outside it are refused with the
+/// key, the line and the range, so nothing downstream can overflow (a
+/// `Duration` added to an `Instant`, doubled, or turned into milliseconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bounds<T> {
+    /// Smallest accepted value.
+    pub min: T,
+    /// Largest accepted value.
+    pub max: T,
+}
+
+/// How a bounded value is written back in messages: the same notation as the file.
+pub trait Show: Copy + PartialOrd {
+    /// The value as ops would write it.
+    fn show(&self) -> String;
+}
+
+impl Show for Duration {
+    /// In the largest whole unit (`"30d"`, `"5m"`, `"250ms"`), which humantime
+    /// parses back; humantime's own format uses 30.44-day months.
+    fn show(&self) -> String {
+        let (secs, nanos) = (self.as_secs(), self.subsec_nanos());
+        if nanos == 0 {
+            for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
+                if secs >= size && secs % size == 0 {
+                    return format!("{}{unit}", secs / size);
+                }
+            }
+            return format!("{secs}s");
+        }
+        if nanos % 1_000_000 == 0 {
+            return format!("{}ms", self.as_millis());
+        }
+        humantime::format_duration(*self).to_string()
+    }
+}
+
+impl Show for ByteSize {
+    fn show(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl Show for usize {
+    fn show(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl Show for u32 {
+    fn show(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl<T: Show> Bounds<T> {
+    /// `min..=max`.
+    pub const fn new(min: T, max: T) -> Self {
+        Bounds { min, max }
+    }
+
+    /// `v` when inside the range; otherwise a message giving the range.
+    pub fn check(&self, v: T) -> Result<T, String> {
+        if v < self.min || v > self.max {
+            Err(format!(
+                "{} is out of range: use {}",
+                v.show(),
+                self.describe()
+            ))
+        } else {
+            Ok(v)
+        }
+    }
+
+    /// `"1s to 1h"`: the range as documented in conf/hookgate.toml.
+    pub fn describe(&self) -> String {
+        format!("{} to {}", self.min.show(), self.max.show())
     }
 }
 
@@ -140,6 +224,25 @@ mod tests {
         assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
         assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn bounds_name_the_range_in_the_files_notation() {
+        let b = Bounds::new(Duration::from_millis(100), Duration::from_secs(3600));
+        assert_eq!(b.describe(), "100ms to 1h");
+        assert!(b.check(Duration::from_secs(30)).is_ok());
+        assert_eq!(
+            b.check(Duration::from_secs(7200)).unwrap_err(),
+            "2h is out of range: use 100ms to 1h"
+        );
+        let huge = parse_duration("300000000000y").unwrap_or(Duration::MAX);
+        assert!(b.check(huge).is_err());
+        assert_eq!(Duration::from_secs(90).show(), "90s");
+        assert_eq!(Duration::from_secs(30 * 86_400).show(), "30d");
+        assert_eq!(
+            Bounds::new(ByteSize(1), ByteSize(1 << 30)).describe(),
+            "1B to 1GiB"
+        );
     }
 
     #[test]

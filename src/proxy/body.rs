@@ -1,23 +1,35 @@
 //! Reading the whole request body into a bounded buffer before anything goes upstream.
 //!
-//! Why here and not in `request_body_filter`: pingora connects to the upstream
-//! and sends the request header before `request_body_filter` runs, so an
-//! unverified request would already have reached the app. Reading in
-//! `request_filter` keeps the upstream untouched until the body is verified.
+//! The body is held whole because the signature covers all of it and nothing
+//! unverified may reach the app. Its memory is taken from the global
+//! [`budget`](super::budget) before it is buffered: a declared
+//! `Content-Length` up front (before `100 Continue` invites the body), a
+//! chunked body as its buffer grows. The buffer never doubles behind the
+//! budget's back: a declared length is allocated exactly once, and a chunked
+//! buffer grows into a new allocation that is leased before the copy and
+//! whose predecessor is given back after it.
 
+use super::budget::{Lease, BUDGET_WAIT};
+use super::Downstream;
 use crate::reject::{Reason, Rejection};
 use bytes::{Bytes, BytesMut};
-use pingora::proxy::Session;
 use pingora::ErrorType;
 use std::time::{Duration, Instant};
 
+/// Smallest buffer a chunked body starts with.
+const MIN_CHUNKED_BUFFER: usize = 16 << 10;
+
+/// A verified-to-be body: the bytes and the budget they hold until dropped.
+pub struct Buffered {
+    /// The exact bytes received.
+    pub bytes: Bytes,
+    /// Budget held by `bytes`; returned when this is dropped.
+    _lease: Lease,
+}
+
 /// Refuse early from `Content-Length` when the declared body is already too large.
-pub fn check_declared_length(session: &Session, max: u64) -> Result<Option<u64>, Rejection> {
-    let Some(v) = session
-        .req_header()
-        .headers
-        .get(http::header::CONTENT_LENGTH)
-    else {
+pub fn declared_length(session: &Downstream, max: u64) -> Result<Option<u64>, Rejection> {
+    let Some(v) = session.get_header(http::header::CONTENT_LENGTH) else {
         return Ok(None);
     };
     let n: u64 = v
@@ -34,22 +46,38 @@ pub fn check_declared_length(session: &Session, max: u64) -> Result<Option<u64>,
     Ok(Some(n))
 }
 
+/// Bounds on one body read.
+pub struct BodyLimits {
+    /// The route's `max_body_bytes`.
+    pub max: u64,
+    /// Deadline for the whole body.
+    pub deadline: Instant,
+    /// Longest pause between two reads.
+    pub read_timeout: Duration,
+}
+
+/// Lease the declared length before the body is invited.
+pub async fn lease_declared(lease: &mut Lease, declared: Option<u64>) -> Result<(), Rejection> {
+    match declared {
+        Some(n) if n > 0 => lease.grow(n, BUDGET_WAIT).await,
+        _ => Ok(()),
+    }
+}
+
 /// Read the body, failing with 413 the moment more than `max` bytes arrived,
-/// 408 when `deadline` passes, and 400 when the client breaks framing.
-pub async fn read_bounded(
-    session: &mut Session,
-    max: u64,
+/// 408 when the deadline passes, 400 when the client breaks framing and 503
+/// when a chunked body outgrows the budget.
+pub async fn read(
+    session: &mut Downstream,
+    limits: &BodyLimits,
     declared: Option<u64>,
-    deadline: Instant,
-    read_timeout: Duration,
-) -> Result<Bytes, Rejection> {
-    session.set_read_timeout(Some(read_timeout));
-    // Pre-size from Content-Length (already checked against `max`), but cap the
-    // up-front allocation so a lying header cannot reserve memory for free.
-    let initial = declared.unwrap_or(0).min(256 << 10) as usize;
-    let mut buf = BytesMut::with_capacity(initial);
+    mut lease: Lease,
+) -> Result<Buffered, Rejection> {
+    session.set_read_timeout(Some(limits.read_timeout));
+    // A declared length was leased whole: allocate it once.
+    let mut buf = BytesMut::with_capacity(declared.unwrap_or(0) as usize);
     loop {
-        let read = tokio::time::timeout_at(deadline.into(), session.read_request_body()).await;
+        let read = tokio::time::timeout_at(limits.deadline.into(), session.read_body_bytes()).await;
         let chunk = match read {
             Err(_) => {
                 return Err(Rejection::new(
@@ -69,13 +97,39 @@ pub async fn read_bounded(
             Ok(Ok(None)) => break,
             Ok(Ok(Some(chunk))) => chunk,
         };
-        if (buf.len() + chunk.len()) as u64 > max {
+        let needed = buf.len() + chunk.len();
+        if needed as u64 > limits.max {
             return Err(Rejection::new(
                 Reason::PayloadTooLarge,
-                format!("body exceeds limit {max}"),
+                format!("body exceeds limit {}", limits.max),
             ));
+        }
+        if needed > buf.capacity() {
+            buf = grow(buf, needed, limits.max, &mut lease).await?;
         }
         buf.extend_from_slice(&chunk);
     }
-    Ok(buf.freeze())
+    Ok(Buffered {
+        bytes: buf.freeze(),
+        _lease: lease,
+    })
+}
+
+/// Move `buf` into a larger allocation (about twice the size, at most `max`),
+/// leasing the new one before copying and giving the old one back after.
+async fn grow(
+    buf: BytesMut,
+    needed: usize,
+    max: u64,
+    lease: &mut Lease,
+) -> Result<BytesMut, Rejection> {
+    let doubled = (buf.capacity() * 2).max(MIN_CHUNKED_BUFFER);
+    let capacity = needed.max(doubled.min(usize::try_from(max).unwrap_or(usize::MAX)));
+    lease.grow(capacity as u64, BUDGET_WAIT).await?;
+    let old = buf.capacity() as u64;
+    let mut bigger = BytesMut::with_capacity(capacity);
+    bigger.extend_from_slice(&buf);
+    drop(buf);
+    lease.shrink(old);
+    Ok(bigger)
 }

@@ -1,22 +1,47 @@
-//! Per-request state shared across pingora's phases.
+//! What one request did, for its access-log line and metrics; and how it ended.
 
 use crate::config::Route;
+use crate::reject::{Reason, Rejection};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// What happened to a request, for the access log and metrics.
-#[derive(Default)]
+/// How a request ended: one label for the metric, the JSON body and the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The upstream's answer (any status) was relayed.
+    Forwarded,
+    /// An already-delivered request was acknowledged without forwarding.
+    Duplicate,
+    /// hookgate refused it.
+    Rejected(Reason),
+}
+
+impl Outcome {
+    /// `forwarded`, `duplicate` or the rejection's label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Forwarded => "forwarded",
+            Outcome::Duplicate => "duplicate",
+            Outcome::Rejected(r) => r.label(),
+        }
+    }
+}
+
+/// Per-request facts gathered by the stages.
 pub struct RequestCtx {
-    /// When hookgate started processing (headers parsed).
-    pub start: Option<Instant>,
+    /// When the request header had been read.
+    pub start: Instant,
     /// The id sent upstream and logged.
     pub request_id: String,
+    /// Method, for the log.
+    pub method: String,
+    /// The normalised path (or the raw target when it was refused), for the log.
+    pub path: String,
     /// The matched route.
     pub route: Option<Arc<Route>>,
     /// Client address as hookgate sees it.
-    pub client_ip: Option<std::net::IpAddr>,
-    /// `forwarded`, or a rejection label.
-    pub outcome: Option<&'static str>,
+    pub client_ip: Option<IpAddr>,
     /// Log-only detail for a rejection or failure.
     pub detail: String,
     /// Status sent to the client.
@@ -31,18 +56,25 @@ pub struct RequestCtx {
     pub upstream_status: Option<u16>,
     /// The upstream address used.
     pub upstream_addr: Option<String>,
-    /// The request was already counted in `hookgate_requests_total`.
-    pub counted: bool,
 }
 
 impl RequestCtx {
-    /// Record the outcome and count it, once, before the response is written:
-    /// whoever sees the response then also sees the metric.
-    pub fn settle(&mut self, metrics: &crate::metrics::Metrics, outcome: &'static str) {
-        self.outcome = Some(outcome);
-        if !self.counted {
-            self.counted = true;
-            metrics.count_request(self.route_name(), outcome);
+    /// A request whose header was just read.
+    pub fn new(request_id: String) -> Self {
+        RequestCtx {
+            start: Instant::now(),
+            request_id,
+            method: String::new(),
+            path: String::new(),
+            route: None,
+            client_ip: None,
+            detail: String::new(),
+            status: 0,
+            bytes_in: 0,
+            body_wait: Duration::ZERO,
+            upstream_wait: Duration::ZERO,
+            upstream_status: None,
+            upstream_addr: None,
         }
     }
 
@@ -51,5 +83,11 @@ impl RequestCtx {
         self.route
             .as_ref()
             .map_or(crate::metrics::NO_ROUTE, |r| r.name.as_str())
+    }
+
+    /// Keep a rejection's detail for the log and return its outcome.
+    pub fn rejected(&mut self, r: Rejection) -> Outcome {
+        self.detail = r.detail;
+        Outcome::Rejected(r.reason)
     }
 }

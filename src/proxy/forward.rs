@@ -1,122 +1,230 @@
-//! Sending the verified request upstream and relaying the response.
+//! Sending the verified request upstream and relaying the answer.
 //!
-//! hookgate drives pingora's upstream connector itself rather than returning
-//! to pingora's proxy loop: pingora 0.9 can only replay a request body that
-//! `request_filter` consumed when it fits its 64 KiB retry buffer
-//! (`get_retry_buffer` returns `None` once truncated), so larger verified
-//! bodies would never reach the upstream (pingora issues #349, #575). Here
-//! the exact verified bytes are written with a `Content-Length`, whatever
-//! framing the client used.
+//! hookgate drives the upstream connection itself rather than returning to
+//! pingora's proxy loop: the exact verified bytes are written with a
+//! `Content-Length`, whatever framing the client used (pingora can only
+//! replay a consumed body up to its 64 KiB retry buffer, pingora #349, #575).
+//!
+//! Three rules decide what the upstream may see twice and what the client sees:
+//! - A connection that fails to *connect* moves on to the next backend:
+//!   nothing was sent.
+//! - A *pooled* connection that fails before any byte of the response
+//!   arrived, while the request was still being written or by a reset from
+//!   a peer that had not read it (it closed an idle connection just as
+//!   hookgate reused it), is retried once on a fresh connection: the upstream
+//!   cannot have processed it. Any other failure after the request went out
+//!   is never retried, since the upstream may have acted on it.
+//! - Interim responses (`100 Continue`, `103 Early Hints`) are skipped; the
+//!   final response is relayed. `103` is not relayed: webhook senders do not
+//!   preload anything. An upstream `101` is a bad answer (502): hookgate never
+//!   forwards an upgrade request.
 
 use super::ctx::RequestCtx;
-use crate::config::Route;
+use super::respond::before_response;
+use super::upstream::hop_by_hop_names;
+use super::Downstream;
+use crate::config::{Route, Upstream};
+use crate::metered::{Meter, Metered};
 use crate::metrics::{status_class, Metrics};
 use crate::reject::{Reason, Rejection};
-use bytes::Bytes;
-use http::header::HeaderName;
-use pingora::connectors::http::Connector;
-use pingora::http::{RequestHeader, ResponseHeader};
+use pingora::connectors::TransportConnector;
+use pingora::http::RequestHeader;
 use pingora::prelude::HttpPeer;
-use pingora::proxy::Session;
+use pingora::protocols::http::v1::client::HttpSession as UpstreamSession;
+use pingora::protocols::Stream;
+use pingora::upstreams::peer::Peer;
 use pingora::ErrorType;
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-/// Headers that describe one connection, not the message (RFC 9110 §7.6.1).
-const HOP_BY_HOP: [&str; 8] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "proxy-authorization",
-];
+/// Interim responses skipped before the upstream is considered broken.
+const MAX_INTERIM: usize = 8;
 
-/// Header telling the upstream which scheme and key verified the request.
-/// Any incoming copy is removed so a sender cannot forge it.
-pub const VERIFIED_HEADER: &str = "x-hookgate-verified";
-
-/// Where the request came from, for `X-Forwarded-*`.
-pub struct Origin<'a> {
-    /// Client address.
-    pub client_ip: Option<std::net::IpAddr>,
-    /// `http` or `https`.
-    pub proto: &'a str,
-    /// Extra headers to set upstream (verified identity, key id...).
-    pub extra: &'a [(HeaderName, String)],
-    /// A header hookgate owns on this route, removed from what the client sent.
-    pub strip: Option<&'a HeaderName>,
+/// Upstream connections: fresh or from pingora's keep-alive pool.
+pub struct Upstreams {
+    transport: TransportConnector,
 }
 
-/// Result of a forward attempt that produced a response to the client.
-pub struct Forwarded {
-    /// Upstream status relayed to the client.
-    pub status: u16,
+/// A live upstream connection and what the request path needs with it.
+struct Connection {
+    session: UpstreamSession,
+    meter: Arc<Meter>,
+    reused: bool,
 }
 
-/// Remove hop-by-hop headers, including any named in `Connection`.
-pub fn strip_hop_by_hop(headers: &mut http::HeaderMap) {
-    let named: Vec<String> = headers
-        .get_all(http::header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|t| t.trim().to_ascii_lowercase())
-        .filter(|t| !t.is_empty())
-        .collect();
-    for name in named.iter().map(String::as_str).chain(HOP_BY_HOP) {
-        headers.remove(name);
+/// An upstream's final response header, ready to relay.
+pub struct Response {
+    session: UpstreamSession,
+    peer: HttpPeer,
+    idle_timeout: Duration,
+}
+
+impl Response {
+    /// The upstream's status.
+    pub fn status(&self) -> u16 {
+        self.session.resp_header().map_or(0, |h| h.status.as_u16())
     }
 }
 
-fn upstream_request(
-    session: &Session,
-    ctx: &RequestCtx,
-    origin: &Origin<'_>,
-    body_len: usize,
-) -> Result<RequestHeader, Rejection> {
-    let internal = |e: pingora::BError| {
-        Rejection::new(Reason::Internal, format!("building upstream request: {e}"))
+/// Why an exchange failed.
+enum Failure {
+    /// The connection failed.
+    Transport {
+        error: pingora::BError,
+        /// The whole request had been written.
+        written: bool,
+        /// Bytes of response that had arrived.
+        response_bytes: u64,
+    },
+    /// The upstream answered with something that is not a usable response.
+    Invalid(String),
+}
+
+impl Failure {
+    /// Safe to send again on a fresh connection: the upstream cannot have
+    /// processed it (see the module docs).
+    fn unprocessed(&self) -> bool {
+        match self {
+            Failure::Transport {
+                error,
+                written,
+                response_bytes: 0,
+            } => !written || is_reset(error),
+            _ => false,
+        }
+    }
+
+    fn rejection(&self) -> Rejection {
+        match self {
+            Failure::Transport { error, .. } => match error.etype() {
+                ErrorType::ReadTimedout | ErrorType::WriteTimedout => {
+                    Rejection::new(Reason::UpstreamTimeout, format!("upstream: {error}"))
+                }
+                _ => Rejection::new(Reason::UpstreamUnreachable, format!("upstream: {error}")),
+            },
+            Failure::Invalid(why) => Rejection::new(Reason::UpstreamInvalidResponse, why.clone()),
+        }
+    }
+}
+
+fn is_reset(e: &pingora::Error) -> bool {
+    e.root_cause()
+        .downcast_ref::<std::io::Error>()
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionReset)
+}
+
+impl Default for Upstreams {
+    fn default() -> Self {
+        Upstreams {
+            transport: TransportConnector::new(None),
+        }
+    }
+}
+
+impl Upstreams {
+    /// A pooled connection if one is idle, else a fresh one.
+    async fn connect(&self, peer: &HttpPeer, up: &Upstream) -> pingora::Result<Connection> {
+        match self.transport.reused_stream(peer).await {
+            Some(stream) => Ok(Connection::new(stream, peer, up, true)),
+            None => self.fresh(peer, up).await,
+        }
+    }
+
+    /// Always a new connection.
+    async fn fresh(&self, peer: &HttpPeer, up: &Upstream) -> pingora::Result<Connection> {
+        let stream = self.transport.new_stream(peer).await?;
+        Ok(Connection::new(stream, peer, up, false))
+    }
+
+    /// Return a connection whose response was read completely to the pool.
+    async fn release(&self, mut response: Response) {
+        response.session.respect_keepalive();
+        if let Some(stream) = response.session.reuse().await {
+            self.transport.release_stream(
+                stream,
+                response.peer.reuse_hash(),
+                Some(response.idle_timeout),
+            );
+        }
+    }
+}
+
+impl Connection {
+    fn new(stream: Stream, peer: &HttpPeer, up: &Upstream, reused: bool) -> Self {
+        // Pooled streams were wrapped when they were first connected.
+        let (stream, meter) = match Metered::meter_of(&stream) {
+            Some(meter) => (stream, meter),
+            None => {
+                let (metered, meter) = Metered::new(stream);
+                (Box::new(metered) as Stream, meter)
+            }
+        };
+        let mut session = UpstreamSession::new_with_options(stream, peer);
+        // pingora's proxy loop applies the peer's timeouts to the session; so do we.
+        session.read_timeout = Some(up.read_timeout);
+        session.write_timeout = Some(up.read_timeout);
+        Connection {
+            session,
+            meter,
+            reused,
+        }
+    }
+
+    /// Write the request, then read up to the final response header.
+    async fn exchange(&mut self, req: &RequestHeader, body: &[u8]) -> Result<(), Failure> {
+        self.meter.start(0, None);
+        let written = async {
+            self.session
+                .write_request_header(Box::new(req.clone()))
+                .await?;
+            self.session.write_body(body).await?;
+            self.session.finish_body().await
+        }
+        .await;
+        let transport = |error, written, meter: &Meter| Failure::Transport {
+            error,
+            written,
+            response_bytes: meter.read(),
+        };
+        if let Err(e) = written {
+            return Err(transport(e, false, &self.meter));
+        }
+        for _ in 0..MAX_INTERIM {
+            if let Err(e) = self.session.read_response().await {
+                return Err(transport(e, true, &self.meter));
+            }
+            match self.session.resp_header().map(|h| h.status.as_u16()) {
+                Some(101) => return Err(Failure::Invalid(
+                    "upstream switched protocols (101) on a request that did not ask to upgrade"
+                        .into(),
+                )),
+                Some(100..=199) => continue,
+                _ => return Ok(()),
+            }
+        }
+        Err(Failure::Invalid(format!(
+            "upstream sent more than {MAX_INTERIM} interim (1xx) responses"
+        )))
+    }
+}
+
+fn peer_for(addr: &pingora::protocols::l4::socket::SocketAddr, up: &Upstream) -> HttpPeer {
+    let mut peer = match &up.tls {
+        Some(t) => {
+            let mut p = HttpPeer::new(addr.clone(), true, t.sni.clone());
+            p.options.ca = t.ca.clone();
+            p.client_cert_key = t.client.clone();
+            p.options.verify_cert = true;
+            p.options.verify_hostname = true;
+            p
+        }
+        None => HttpPeer::new(addr.clone(), false, String::new()),
     };
-    let mut req = session.req_header().clone();
-    // Names listed in Connection are removed before Connection itself.
-    let mut headers = req.headers.clone();
-    strip_hop_by_hop(&mut headers);
-    for name in req.headers.keys().cloned().collect::<Vec<_>>() {
-        if !headers.contains_key(&name) {
-            req.remove_header(&name);
-        }
-    }
-    req.remove_header("expect");
-    req.remove_header(VERIFIED_HEADER);
-    req.remove_header("content-length");
-    req.set_version(http::Version::HTTP_11);
-    req.insert_header("content-length", body_len.to_string())
-        .map_err(internal)?;
-    // hookgate is the edge: a client-supplied X-Forwarded-For is not evidence of
-    // anything, so it is replaced, not appended to.
-    if let Some(ip) = origin.client_ip {
-        req.insert_header("x-forwarded-for", ip.to_string())
-            .map_err(internal)?;
-    } else {
-        req.remove_header("x-forwarded-for");
-    }
-    req.insert_header("x-forwarded-proto", origin.proto)
-        .map_err(internal)?;
-    req.insert_header("x-request-id", ctx.request_id.as_str())
-        .map_err(internal)?;
-    for (k, v) in origin.extra {
-        req.insert_header(k.clone(), v.as_str()).map_err(internal)?;
-    }
-    // A client must not be able to forge the identity header of its route:
-    // it is removed even when no identity is forwarded.
-    if let Some(h) = origin.strip {
-        if !origin.extra.iter().any(|(k, _)| k == h) {
-            req.remove_header(h);
-        }
-    }
-    Ok(req)
+    peer.options.connection_timeout = Some(up.connect_timeout);
+    peer.options.read_timeout = Some(up.read_timeout);
+    peer.options.write_timeout = Some(up.read_timeout);
+    peer.options.idle_timeout = Some(up.idle_timeout);
+    peer
 }
 
 fn connect_rejection(e: &pingora::Error) -> Rejection {
@@ -128,31 +236,60 @@ fn connect_rejection(e: &pingora::Error) -> Rejection {
     }
 }
 
-fn exchange_rejection(e: &pingora::Error) -> Rejection {
-    match e.etype() {
-        ErrorType::ReadTimedout | ErrorType::WriteTimedout => {
-            Rejection::new(Reason::UpstreamTimeout, format!("upstream: {e}"))
+/// How one backend was tried.
+enum Attempt {
+    /// No connection could be made: nothing was sent.
+    ConnectFailed(pingora::BError),
+    /// The request went out on `conn` (boxed: it holds a whole upstream
+    /// session); `result` says how the exchange ended.
+    Sent(Box<Connection>, Result<(), Failure>),
+}
+
+/// Send on a pooled (or fresh) connection to `peer`; if a pooled one failed
+/// before the upstream could have processed the request, once more on a
+/// fresh one.
+async fn attempt(
+    upstreams: &Upstreams,
+    peer: &HttpPeer,
+    route: &Route,
+    req: &RequestHeader,
+    body: &[u8],
+    metrics: &Metrics,
+) -> Attempt {
+    let up = &route.upstream;
+    let mut conn = match upstreams.connect(peer, up).await {
+        Ok(c) => c,
+        Err(e) => return Attempt::ConnectFailed(e),
+    };
+    let result = conn.exchange(req, body).await;
+    match &result {
+        Err(failure) if conn.reused && failure.unprocessed() => {}
+        _ => return Attempt::Sent(Box::new(conn), result),
+    }
+    metrics
+        .upstream_retries
+        .with_label_values(&[&route.name])
+        .inc();
+    tracing::debug!(route = %route.name, upstream = %peer, "pooled upstream connection failed before the request was processed; retrying on a fresh one");
+    match upstreams.fresh(peer, up).await {
+        Ok(mut fresh) => {
+            let result = fresh.exchange(req, body).await;
+            Attempt::Sent(Box::new(fresh), result)
         }
-        _ => Rejection::new(Reason::UpstreamUnreachable, format!("upstream: {e}")),
+        Err(e) => Attempt::ConnectFailed(e),
     }
 }
 
-/// Send `body` to one of the route's upstreams and stream the answer back.
-///
-/// Connection failures move on to the next backend (nothing was sent, so a
-/// retry cannot duplicate a delivery). Once the request was written it is
-/// never retried. An error after the response header went out cannot be
-/// turned into a JSON rejection; the client connection is closed instead.
-pub async fn forward(
-    session: &mut Session,
-    ctx: &mut RequestCtx,
+/// Send the request to one of the route's upstreams and read its final
+/// response header (see the module docs for what is retried).
+pub async fn send(
+    upstreams: &Upstreams,
     route: &Route,
-    connector: &Connector,
+    req: &RequestHeader,
+    body: &[u8],
+    ctx: &mut RequestCtx,
     metrics: &Metrics,
-    origin: &Origin<'_>,
-    body: Bytes,
-) -> Result<Forwarded, Rejection> {
-    let req = upstream_request(session, ctx, origin, body.len())?;
+) -> Result<Response, Rejection> {
     let up = &route.upstream;
     let started = Instant::now();
     let mut last_err = Rejection::new(Reason::UpstreamUnreachable, "no upstream available");
@@ -160,26 +297,22 @@ pub async fn forward(
         let Some(backend) = up.lb.select(b"", 256) else {
             break;
         };
-        let mut peer = match &up.tls {
-            Some(t) => {
-                let mut p = HttpPeer::new(backend.addr.clone(), true, t.sni.clone());
-                p.options.ca = t.ca.clone();
-                p.client_cert_key = t.client.clone();
-                p.options.verify_cert = true;
-                p.options.verify_hostname = true;
-                p
-            }
-            None => HttpPeer::new(backend.addr.clone(), false, String::new()),
-        };
-        peer.options.connection_timeout = Some(up.connect_timeout);
-        peer.options.read_timeout = Some(up.read_timeout);
-        peer.options.write_timeout = Some(up.read_timeout);
-        peer.options.idle_timeout = Some(up.idle_timeout);
+        let peer = peer_for(&backend.addr, up);
         ctx.upstream_addr = Some(backend.addr.to_string());
-
-        let (mut client, _reused) = match connector.get_http_session(&peer).await {
-            Ok(s) => s,
-            Err(e) => {
+        let with_host;
+        let req = if req.headers.contains_key(http::header::HOST) {
+            req
+        } else {
+            // The client named no host (HTTP/1.0): name the upstream.
+            let mut r = req.clone();
+            r.insert_header(http::header::HOST, backend.addr.to_string())
+                .map_err(|e| Rejection::new(Reason::Internal, format!("upstream host: {e}")))?;
+            with_host = r;
+            &with_host
+        };
+        let (conn, result) = match attempt(upstreams, &peer, route, req, body, metrics).await {
+            Attempt::Sent(conn, result) => (conn, result),
+            Attempt::ConnectFailed(e) => {
                 metrics
                     .upstream_connect_errors
                     .with_label_values(&[&route.name])
@@ -188,120 +321,81 @@ pub async fn forward(
                 continue;
             }
         };
-        // pingora's connector does not apply the peer's read/write timeouts to
-        // the session it returns; its own proxy loop sets them, so do we.
-        client.set_read_timeout(Some(up.read_timeout));
-        client.set_write_timeout(Some(up.read_timeout));
-        let sent = async {
-            client.write_request_header(Box::new(req.clone())).await?;
-            client.write_request_body(body.clone(), true).await?;
-            client.finish_request_body().await?;
-            client.read_response_header().await
-        }
-        .await;
         ctx.upstream_wait = started.elapsed();
         metrics
             .upstream_latency
             .with_label_values(&[&route.name])
             .observe(ctx.upstream_wait.as_secs_f64());
-        if let Err(e) = sent {
-            return Err(exchange_rejection(&e));
-        }
-        let Some(resp) = client.response_header() else {
-            return Err(Rejection::new(
-                Reason::UpstreamUnreachable,
-                "upstream sent no response header",
-            ));
+        result.map_err(|f| f.rejection())?;
+        let response = Response {
+            session: conn.session,
+            peer,
+            idle_timeout: up.idle_timeout,
         };
-        let mut resp: ResponseHeader = resp.clone();
-        let status = resp.status.as_u16();
+        let status = response.status();
         ctx.upstream_status = Some(status);
         metrics
             .upstream_responses
             .with_label_values(&[&route.name, status_class(status)])
             .inc();
-        // Counted before the client sees the answer, so the two agree.
-        ctx.settle(metrics, "forwarded");
-        relay_response(session, ctx, &mut client, &mut resp).await;
-        if client.response_done() {
-            connector
-                .release_http_session(client, &peer, Some(up.idle_timeout))
-                .await;
-        }
-        return Ok(Forwarded { status });
+        return Ok(response);
     }
     Err(last_err)
 }
 
-/// Copy the upstream response to the client; on a mid-stream failure close the
-/// client connection so it sees a truncated response rather than a wrong one.
-async fn relay_response(
-    session: &mut Session,
+/// Copy the upstream response to the client; on a mid-stream failure close
+/// the client connection so it sees a truncated response rather than a wrong
+/// one. A completely read upstream connection goes back to the pool.
+pub async fn relay(
+    upstreams: &Upstreams,
+    session: &mut Downstream,
     ctx: &mut RequestCtx,
-    client: &mut pingora::protocols::http::client::HttpSession,
-    resp: &mut ResponseHeader,
+    mut response: Response,
+    draining: bool,
 ) {
-    ctx.status = resp.status.as_u16();
-    let framing = resp.headers.get(http::header::TRANSFER_ENCODING).cloned();
-    let mut headers = resp.headers.clone();
-    strip_hop_by_hop(&mut headers);
-    for name in resp.headers.keys().cloned().collect::<Vec<_>>() {
-        if !headers.contains_key(&name) {
-            resp.remove_header(&name);
-        }
-    }
+    let Some(upstream_header) = response.session.resp_header() else {
+        return;
+    };
+    let mut header = upstream_header.clone();
+    ctx.status = header.status.as_u16();
     // Let pingora frame the body the way the upstream did.
-    if let Some(te) = framing {
-        let _ = resp.insert_header(http::header::TRANSFER_ENCODING, te);
+    let framing = header.headers.get(http::header::TRANSFER_ENCODING).cloned();
+    for name in hop_by_hop_names(&upstream_header.headers) {
+        header.remove_header(&name);
     }
-    let _ = resp.insert_header("x-request-id", ctx.request_id.as_str());
+    if let Some(te) = framing {
+        let _ = header.insert_header(http::header::TRANSFER_ENCODING, te);
+    }
+    let _ = header.insert_header("x-request-id", ctx.request_id.as_str());
+    before_response(session, draining);
     if session
-        .write_response_header(Box::new(resp.clone()), false)
+        .write_response_header(Box::new(header))
         .await
         .is_err()
     {
-        session.set_keepalive(None);
+        session.set_server_keepalive(None);
         return;
     }
     loop {
-        match client.read_response_body().await {
+        match response.session.read_body_bytes().await {
             Ok(Some(chunk)) => {
-                if session
-                    .write_response_body(Some(chunk), false)
-                    .await
-                    .is_err()
-                {
-                    session.set_keepalive(None);
+                if session.write_body(&chunk).await.is_err() {
+                    session.set_server_keepalive(None);
                     return;
                 }
             }
-            Ok(None) => {
-                let _ = session.write_response_body(None, true).await;
-                return;
-            }
+            Ok(None) => break,
             Err(e) => {
                 ctx.detail = format!("upstream response body: {e}");
-                session.set_keepalive(None);
+                session.set_server_keepalive(None);
                 return;
             }
         }
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hop_by_hop_and_connection_named_headers_are_removed() {
-        let mut h = http::HeaderMap::new();
-        h.insert("connection", "keep-alive, X-Secret-Hop".parse().unwrap());
-        h.insert("x-secret-hop", "1".parse().unwrap());
-        h.insert("keep-alive", "timeout=5".parse().unwrap());
-        h.insert("transfer-encoding", "chunked".parse().unwrap());
-        h.insert("x-hub-signature-256", "sha256=ab".parse().unwrap());
-        strip_hop_by_hop(&mut h);
-        assert_eq!(h.len(), 1);
-        assert!(h.contains_key("x-hub-signature-256"));
+    if session.finish_body().await.is_err() {
+        session.set_server_keepalive(None);
+    }
+    if response.session.is_body_done() {
+        upstreams.release(response).await;
     }
 }

@@ -1,42 +1,85 @@
-//! The pingora `ProxyHttp` that composes hookgate's checks.
+//! The request path: one request, header already read, answered in four
+//! named stages that read top-down.
 //!
-//! Everything happens in `request_filter`, in an order chosen so that a
-//! sender who cannot authenticate never makes hookgate buffer a body:
+//! 1. [`admit`]: framing, target and host normalisation, allowlists, route,
+//!    client certificate, signature headers; no body is read yet, so a
+//!    sender who cannot authenticate never makes hookgate buffer one;
+//! 2. [`body`]: the body, leased from the global budget, read whole into a
+//!    bounded buffer under a deadline;
+//! 3. verify: the signature over those exact bytes;
+//! 4. deliver: replay reservation, then [`forward`] the verified bytes and
+//!    relay the upstream's answer.
 //!
-//! 1. route match, header limits, signature/timestamp header precheck (no body read yet)
-//! 2. body read into a bounded buffer, under a whole-request deadline
-//! 3. signature over the exact bytes
-//! 4. forward those bytes upstream, relay the answer
-//!
-//! Each step either continues or yields a [`Rejection`], turned into a
-//! response in exactly one place ([`respond`]).
+//! Each stage either continues or yields a [`Rejection`], which becomes a
+//! response in one place ([`respond`]). The request's [`Outcome`] is counted
+//! before its response goes out, so whoever sees the response also sees the
+//! metric. The in-flight count and the replay reservation are guards that
+//! settle on drop: a request that panics or is cancelled leaks neither.
 
+pub mod access_log;
+pub mod admit;
 pub mod body;
+pub mod budget;
 pub mod ctx;
 pub mod forward;
 pub mod replay_guard;
 pub mod respond;
+pub mod target;
+pub mod upstream;
 
 use crate::config::Config;
+use crate::drain::InFlight;
+use crate::identity::ClientIdentity;
 use crate::metrics::Metrics;
-use crate::reject::{Reason, Rejection};
+use crate::reject::Rejection;
 use crate::replay::ReplayStore;
+use admit::Admitted;
 use arc_swap::ArcSwap;
-use async_trait::async_trait;
-use ctx::RequestCtx;
-use pingora::connectors::http::Connector;
-use pingora::prelude::HttpPeer;
-use pingora::proxy::{ProxyHttp, Session};
-use pingora::{Error, ErrorType, Result};
+use body::{BodyLimits, Buffered};
+use budget::BodyBudget;
+use ctx::{Outcome, RequestCtx};
+use forward::Upstreams;
+use replay_guard::Decision;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
-/// Shared state behind every listener: the live config and the metrics.
+/// The client side of one HTTP/1.x connection.
+pub type Downstream = pingora::protocols::http::v1::server::HttpSession;
+
+/// What the connection layer knows about the connection a request came on.
+pub struct Conn {
+    /// The connection is TLS.
+    pub tls: bool,
+    /// The verified client certificate's identity, if any.
+    pub identity: Option<ClientIdentity>,
+    /// Becomes true when shutdown begins.
+    pub shutdown: pingora::server::ShutdownWatch,
+}
+
+impl Conn {
+    /// Shutdown has begun: responses close their connection.
+    pub fn draining(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+}
+
+/// Shared state behind every listener.
 pub struct Gateway {
     config: Arc<ArcSwap<Config>>,
     metrics: Arc<Metrics>,
-    connector: Connector,
+    upstreams: Upstreams,
     replay: Arc<dyn ReplayStore>,
+    budget: Arc<BodyBudget>,
+    in_flight: Arc<InFlight>,
+}
+
+/// What the stages produced for the client.
+enum Answer {
+    /// The upstream's final response, to relay (boxed: it holds a whole
+    /// upstream session).
+    Relay(Box<forward::Response>),
+    /// Already delivered: acknowledge.
+    Duplicate,
 }
 
 impl Gateway {
@@ -45,255 +88,214 @@ impl Gateway {
         config: Arc<ArcSwap<Config>>,
         metrics: Arc<Metrics>,
         replay: Arc<dyn ReplayStore>,
+        in_flight: Arc<InFlight>,
     ) -> Self {
+        let budget = BodyBudget::new(
+            config.load().limits.max_buffered_bytes,
+            metrics.buffered_body_bytes.clone(),
+        );
         Gateway {
             config,
             metrics,
-            connector: Connector::new(None),
+            upstreams: Upstreams::default(),
             replay,
+            budget,
+            in_flight,
         }
     }
 
-    async fn handle(
-        &self,
-        session: &mut Session,
-        ctx: &mut RequestCtx,
-    ) -> Result<(), (Rejection, bool)> {
+    /// Answer one request whose header was read.
+    pub async fn serve(&self, session: &mut Downstream, conn: &Conn) {
+        let _in_flight = self.in_flight.enter();
         let cfg = self.config.load_full();
-        ctx.request_id = request_id(session, cfg.server.trust_request_id);
-        check_header_limits(session, &cfg).map_err(|r| (r, true))?;
+        let mut ctx = RequestCtx::new(request_id(session, cfg.server.trust_request_id));
+        ctx.method = session.req_header().method.to_string();
+        // A client that stops reading the response must not hold it for ever.
+        session.set_write_timeout(Some(cfg.limits.read_timeout));
+        let answer = self.stages(session, conn, &cfg, &mut ctx).await;
+        let outcome = match &answer {
+            Ok(Answer::Relay(_)) => Outcome::Forwarded,
+            Ok(Answer::Duplicate) => Outcome::Duplicate,
+            Err(r) => Outcome::Rejected(r.reason),
+        };
+        // Counted before the client sees the answer, so the two agree.
+        self.metrics
+            .count_request(ctx.route_name(), outcome.label());
+        let draining = conn.draining();
+        match answer {
+            Ok(Answer::Relay(response)) => {
+                forward::relay(&self.upstreams, session, &mut ctx, *response, draining).await
+            }
+            Ok(Answer::Duplicate) => respond::duplicate(session, &mut ctx, draining).await,
+            Err(r) => {
+                let reason = r.reason;
+                ctx.rejected(r);
+                respond::rejection(session, &mut ctx, reason, draining).await;
+            }
+        }
+        access_log::write(&self.metrics, &ctx, outcome);
+    }
 
-        // Which listener, which client: X-Forwarded-For counts only from a trusted proxy.
-        let local = session.server_addr().and_then(|a| a.as_inet()).copied();
-        let listener = cfg.listener_for(local);
-        let peer = session
+    /// Answer a request whose header could not be read (400, 431): there is
+    /// no route and no method to log, but the refusal is counted and logged
+    /// like any other.
+    pub async fn refuse_header(&self, session: &mut Downstream, conn: &Conn, r: Rejection) {
+        let mut ctx = RequestCtx::new(uuid::Uuid::new_v4().to_string());
+        ctx.client_ip = session
             .client_addr()
             .and_then(|a| a.as_inet())
             .map(|a| a.ip());
-        ctx.client_ip = match (peer, listener) {
-            (Some(p), Some(l)) => {
-                let xff = session.req_header().headers.get_all("x-forwarded-for");
-                let hops: Vec<&str> = xff.iter().filter_map(|v| v.to_str().ok()).collect();
-                Some(l.trusted_proxies.client_ip(p, hops.into_iter()))
-            }
-            (p, _) => p,
-        };
-        if let Some(l) = listener {
-            l.ip.check(ctx.client_ip).map_err(|r| (r, true))?;
-        }
+        let outcome = Outcome::Rejected(r.reason);
+        self.metrics
+            .count_request(ctx.route_name(), outcome.label());
+        let reason = r.reason;
+        ctx.rejected(r);
+        // The header was not understood: the connection cannot continue.
+        session.set_server_keepalive(None);
+        respond::rejection(session, &mut ctx, reason, conn.draining()).await;
+        access_log::write(&self.metrics, &ctx, outcome);
+    }
 
-        let req = session.req_header();
-        let host = request_host(req);
-        let path = req.uri.path().to_string();
-        let route = cfg
-            .route_for(host.as_deref(), &path)
-            .cloned()
-            .ok_or_else(|| {
-                (
-                    Rejection::new(Reason::NoRoute, format!("no route for {path}")),
-                    true,
-                )
-            })?;
-        ctx.route = Some(route.clone());
-        route.ip.check(ctx.client_ip).map_err(|r| (r, true))?;
+    /// admit → read body → verify → deliver.
+    async fn stages(
+        &self,
+        session: &mut Downstream,
+        conn: &Conn,
+        cfg: &Config,
+        ctx: &mut RequestCtx,
+    ) -> Result<Answer, Rejection> {
+        let mut admitted = admit::admit(session, conn, cfg, ctx)?;
+        let body = self.read_body(session, cfg, &admitted, ctx).await?;
+        self.verify(session, &mut admitted, &body)?;
+        self.deliver(session, conn, cfg, &admitted, body, ctx).await
+    }
 
-        let mut extra = Vec::new();
-        if let Some(policy) = &route.client_cert {
-            let identity = crate::tls::peer_identity(session);
-            let forwarded = policy.check(identity.as_ref()).map_err(|r| (r, true))?;
-            if let (Some(h), Some(id)) = (&policy.forward_header, forwarded) {
-                extra.push((h.clone(), id));
-            }
-        }
-
-        // Header-only signature checks run before the body is read, so a sender
-        // without a valid-looking signature cannot make hookgate buffer a body.
-        let now = SystemTime::now();
-        let pre = match &route.verifier {
-            Some(v) => Some(
-                v.precheck(&request_parts(session), now)
-                    .map_err(|r| (r, true))?,
-            ),
-            None => None,
-        };
-
-        let declared =
-            body::check_declared_length(session, route.max_body_bytes).map_err(|r| (r, true))?;
+    /// Stage 2: lease the budget, invite the body if the client waits for
+    /// that, read it whole.
+    async fn read_body(
+        &self,
+        session: &mut Downstream,
+        cfg: &Config,
+        admitted: &Admitted,
+        ctx: &mut RequestCtx,
+    ) -> Result<Buffered, Rejection> {
+        self.budget.set_limit(cfg.limits.max_buffered_bytes);
+        let mut lease = self.budget.lease();
+        body::lease_declared(&mut lease, admitted.declared).await?;
         if is_expect_continue(session) {
             // All checks that need no body passed: only now invite the client to send it.
             let _ = session.write_continue_response().await;
         }
-        let body_started = Instant::now();
-        let deadline = body_started + cfg.limits.request_timeout;
-        let body = body::read_bounded(
-            session,
-            route.max_body_bytes,
-            declared,
-            deadline,
-            cfg.limits.read_timeout,
-        )
-        .await
-        .map_err(|r| (r, true))?;
-        ctx.body_wait = body_started.elapsed();
-        ctx.bytes_in = body.len() as u64;
+        let started = Instant::now();
+        let limits = BodyLimits {
+            max: admitted.route.max_body_bytes,
+            deadline: started + cfg.limits.request_timeout,
+            read_timeout: cfg.limits.read_timeout,
+        };
+        let body = body::read(session, &limits, admitted.declared, lease).await?;
+        ctx.body_wait = started.elapsed();
+        ctx.bytes_in = body.bytes.len() as u64;
         self.metrics
             .bytes_in
-            .with_label_values(&[&route.name])
+            .with_label_values(&[&admitted.route.name])
             .inc_by(ctx.bytes_in);
+        Ok(body)
+    }
 
-        if let (Some(v), Some(pre)) = (&route.verifier, &pre) {
-            let verified = v
-                .verify(pre, &request_parts(session), &body, now)
-                .map_err(|r| (r, false))?;
-            self.metrics
-                .signatures_verified
-                .with_label_values(&[&route.name, &verified.key_id])
-                .inc();
-            if v.forward_header {
-                extra.push((
-                    http::HeaderName::from_static(forward::VERIFIED_HEADER),
-                    format!("{}; key={}", verified.scheme, verified.key_id),
-                ));
-            }
+    /// Stage 3: the signature over the exact bytes received.
+    fn verify(
+        &self,
+        session: &Downstream,
+        admitted: &mut Admitted,
+        body: &Buffered,
+    ) -> Result<(), Rejection> {
+        let route = &admitted.route;
+        let (Some(v), Some(pre)) = (&route.verifier, &admitted.precheck) else {
+            return Ok(());
+        };
+        let parts = admit::request_parts(session, &admitted.target);
+        let verified = v.verify(pre, &parts, &body.bytes, admitted.now)?;
+        self.metrics
+            .signatures_verified
+            .with_label_values(&[&route.name, &verified.key_id])
+            .inc();
+        if v.forward_header {
+            admitted.extra.push((
+                http::HeaderName::from_static(upstream::VERIFIED_HEADER),
+                format!("{}; key={}", verified.scheme, verified.key_id),
+            ));
         }
+        Ok(())
+    }
 
+    /// Stage 4: reserve the delivery key, forward, settle the reservation
+    /// with the upstream's answer.
+    async fn deliver(
+        &self,
+        session: &Downstream,
+        conn: &Conn,
+        cfg: &Config,
+        admitted: &Admitted,
+        body: Buffered,
+        ctx: &mut RequestCtx,
+    ) -> Result<Answer, Rejection> {
+        let route = &admitted.route;
         let key = route.replay.as_ref().and_then(|p| {
-            let digest = pre.as_ref().map(|p| p.signature_digest());
+            let digest = admitted.precheck.as_ref().map(|p| p.signature_digest());
             p.key
                 .extract(&session.req_header().headers, digest.as_deref())
         });
-        let reservation =
-            match replay_guard::reserve(self.replay.as_ref(), &self.metrics, &cfg, &route, key)
-                .await
-                .map_err(|r| (r, false))?
-            {
-                replay_guard::Decision::Forward(r) => r,
-                replay_guard::Decision::AckDuplicate => {
-                    ctx.settle(&self.metrics, "duplicate");
-                    let body =
-                        serde_json::json!({ "status": "duplicate", "request_id": ctx.request_id })
-                            .to_string();
-                    respond::send_json(session, ctx, 200, body, false, None).await;
-                    return Ok(());
-                }
+        let guard =
+            match replay_guard::reserve(&self.replay, &self.metrics, cfg, route, key).await? {
+                Decision::Forward(guard) => guard,
+                Decision::AckDuplicate => return Ok(Answer::Duplicate),
             };
-
-        let origin = forward::Origin {
+        let path_and_query = admitted.target.path_and_query();
+        let host = admitted.host.as_ref().map(|h| h.header_value());
+        let origin = upstream::Origin {
             client_ip: ctx.client_ip,
-            proto: if crate::tls::is_tls(session) {
-                "https"
-            } else {
-                "http"
-            },
-            extra: &extra,
+            proto: if conn.tls { "https" } else { "http" },
+            path_and_query: &path_and_query,
+            host: host.as_deref(),
+            extra: &admitted.extra,
             strip: route
                 .client_cert
                 .as_ref()
                 .and_then(|p| p.forward_header.as_ref()),
         };
-        let forwarded = forward::forward(
-            session,
+        let req = upstream::request(session.req_header(), ctx, &origin, body.bytes.len())?;
+        let sent = forward::send(
+            &self.upstreams,
+            route,
+            &req,
+            &body.bytes,
             ctx,
-            &route,
-            &self.connector,
             &self.metrics,
-            &origin,
-            body,
         )
         .await;
-        if let Some(r) = reservation {
-            replay_guard::settle(
-                self.replay.as_ref(),
-                &self.metrics,
-                &route,
-                r,
-                ctx.upstream_status,
-            )
-            .await;
+        drop(body);
+        if let Some(guard) = guard {
+            guard
+                .settle(sent.as_ref().ok().map(forward::Response::status))
+                .await;
         }
-        forwarded.map_err(|r| (r, false))?;
-        Ok(())
+        sent.map(|r| Answer::Relay(Box::new(r)))
     }
 }
 
-/// The request as the verification engine sees it.
-fn request_parts(session: &Session) -> crate::verify::RequestParts<'_> {
-    let req = session.req_header();
-    crate::verify::RequestParts {
-        method: req.method.as_str(),
-        path_and_query: req
-            .uri
-            .path_and_query()
-            .map_or_else(|| req.uri.path(), |p| p.as_str()),
-        headers: &req.headers,
-    }
-}
-
-/// Refuse requests whose header block exceeds the configured size or count.
-fn check_header_limits(session: &Session, cfg: &Config) -> Result<(), Rejection> {
-    let headers = &session.req_header().headers;
-    if headers.len() > cfg.limits.max_headers {
-        return Err(Rejection::new(
-            Reason::BadRequest,
-            format!(
-                "{} headers exceed limit {}",
-                headers.len(),
-                cfg.limits.max_headers
-            ),
-        ));
-    }
-    let size: usize = headers
-        .iter()
-        .map(|(k, v)| k.as_str().len() + v.len() + 4)
-        .sum();
-    if size > cfg.limits.max_header_bytes {
-        return Err(Rejection::new(
-            Reason::BadRequest,
-            format!(
-                "{size} header bytes exceed limit {}",
-                cfg.limits.max_header_bytes
-            ),
-        ));
-    }
-    Ok(())
-}
-
-fn is_expect_continue(session: &Session) -> bool {
+fn is_expect_continue(session: &Downstream) -> bool {
     session
-        .req_header()
-        .headers
-        .get(http::header::EXPECT)
+        .get_header(http::header::EXPECT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"))
 }
 
-/// Lower-cased host without port, from `Host` or the absolute URI.
-fn request_host(req: &pingora::http::RequestHeader) -> Option<String> {
-    let raw = req
-        .headers
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_string)
-        .or_else(|| req.uri.authority().map(|a| a.to_string()))?;
-    let host = if let Some(rest) = raw.strip_prefix('[') {
-        // [v6]:port
-        rest.split(']').next().unwrap_or(rest).to_string()
-    } else {
-        raw.rsplit_once(':')
-            .map_or(raw.as_str(), |(h, _)| h)
-            .to_string()
-    };
-    Some(host.to_ascii_lowercase())
-}
-
 /// Use a well-formed incoming id when trusted; otherwise generate one. A
 /// forged id must not be able to inject into logs, hence the charset check.
-fn request_id(session: &Session, trust: bool) -> String {
+fn request_id(session: &Downstream, trust: bool) -> String {
     if trust {
         if let Some(v) = session
-            .req_header()
-            .headers
-            .get("x-request-id")
+            .get_header("x-request-id")
             .and_then(|v| v.to_str().ok())
         {
             if !v.is_empty()
@@ -306,97 +308,4 @@ fn request_id(session: &Session, trust: bool) -> String {
         }
     }
     uuid::Uuid::new_v4().to_string()
-}
-
-#[async_trait]
-impl ProxyHttp for Gateway {
-    type CTX = RequestCtx;
-
-    fn new_ctx(&self) -> RequestCtx {
-        crate::connection::header_received();
-        RequestCtx {
-            start: Some(Instant::now()),
-            ..Default::default()
-        }
-    }
-
-    /// Every request is answered here (see the module docs and `forward`):
-    /// checks, bounded body read, verification and forwarding. Returning
-    /// `Ok(true)` tells pingora the response was already sent.
-    async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
-        self.metrics.in_flight.inc();
-        let result = self.handle(session, ctx).await;
-        if let Err((rejection, close)) = result {
-            ctx.settle(&self.metrics, rejection.reason.label());
-            ctx.detail = rejection.detail;
-            respond::send_rejection(session, ctx, rejection.reason, close).await;
-        }
-        self.metrics.in_flight.dec();
-        Ok(true)
-    }
-
-    /// Never reached: `request_filter` always answers. Kept as an explicit
-    /// error so a future change that falls through cannot proxy unverified.
-    async fn upstream_peer(
-        &self,
-        _session: &mut Session,
-        _ctx: &mut RequestCtx,
-    ) -> Result<Box<HttpPeer>> {
-        Error::e_explain(
-            ErrorType::InternalError,
-            "hookgate forwards from request_filter only",
-        )
-    }
-
-    /// One JSON access-log line and the request metrics.
-    async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
-        let route = ctx.route_name().to_string();
-        if ctx.outcome.is_none() {
-            // Failed before hookgate's own phase (e.g. a malformed request line).
-            ctx.settle(
-                &self.metrics,
-                if e.is_some() {
-                    "bad_request"
-                } else {
-                    "aborted"
-                },
-            );
-        }
-        let outcome = ctx.outcome.unwrap_or("aborted");
-        let total = ctx.start.map(|s| s.elapsed()).unwrap_or_default();
-        let overhead = total
-            .saturating_sub(ctx.body_wait)
-            .saturating_sub(ctx.upstream_wait);
-        if ctx.route.is_some() {
-            self.metrics
-                .overhead
-                .with_label_values(&[&route])
-                .observe(overhead.as_secs_f64());
-        }
-        let req = session.req_header();
-        let status = if ctx.status != 0 {
-            ctx.status
-        } else {
-            session.response_written().map_or(0, |r| r.status.as_u16())
-        };
-        tracing::info!(
-            target: "hookgate::access",
-            route = %route,
-            method = %req.method,
-            path = %req.uri.path(),
-            status,
-            outcome,
-            reason = if outcome == "forwarded" { "" } else { outcome },
-            detail = %ctx.detail,
-            request_id = %ctx.request_id,
-            peer = %ctx.client_ip.map(|i| i.to_string()).unwrap_or_default(),
-            upstream = %ctx.upstream_addr.as_deref().unwrap_or(""),
-            upstream_status = ctx.upstream_status.unwrap_or(0),
-            bytes_in = ctx.bytes_in,
-            duration_ms = total.as_secs_f64() * 1000.0,
-            upstream_ms = ctx.upstream_wait.as_secs_f64() * 1000.0,
-            error = %e.map(|e| e.to_string()).unwrap_or_default(),
-            "request"
-        );
-    }
 }

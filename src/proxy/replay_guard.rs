@@ -1,26 +1,41 @@
 //! The replay step of the request path: reserve before forwarding, then
 //! commit on a 2xx or release on anything else.
+//!
+//! The reservation lives in a [`ReplayGuard`]. Settling it consumes the guard;
+//! a guard dropped unsettled (the request panicked, or its task was cancelled)
+//! releases the key in the background, so the sender's retry is not refused
+//! as `replay_in_flight` until `reservation_ttl` and then forwarded twice.
 
 use crate::config::{Config, Route};
 use crate::metrics::Metrics;
 use crate::reject::{Reason, Rejection};
 use crate::replay::{OnDuplicate, ReplayStore, Reservation, ReserveOutcome, StoreError};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// What the replay check decided.
 pub enum Decision {
-    /// Forward; settle the reservation (if any) with the upstream's answer.
-    Forward(Option<Reservation>),
+    /// Forward; settle the guard (if any) with the upstream's answer.
+    Forward(Option<ReplayGuard>),
     /// Already delivered and the route acknowledges duplicates: answer 200.
     AckDuplicate,
 }
 
+/// A held reservation that settles exactly once: by [`ReplayGuard::settle`],
+/// or by a background release when dropped.
+pub struct ReplayGuard {
+    store: Arc<dyn ReplayStore>,
+    metrics: Arc<Metrics>,
+    route: Arc<Route>,
+    reservation: Option<Reservation>,
+}
+
 /// Reserve the delivery key of a verified request.
 pub async fn reserve(
-    store: &dyn ReplayStore,
-    metrics: &Metrics,
+    store: &Arc<dyn ReplayStore>,
+    metrics: &Arc<Metrics>,
     cfg: &Config,
-    route: &Route,
+    route: &Arc<Route>,
     key: Option<String>,
 ) -> Result<Decision, Rejection> {
     let (Some(policy), Some(key)) = (&route.replay, key) else {
@@ -43,7 +58,12 @@ pub async fn reserve(
     match outcome {
         Ok(ReserveOutcome::Reserved(r)) => {
             count("reserved");
-            Ok(Decision::Forward(Some(r)))
+            Ok(Decision::Forward(Some(ReplayGuard {
+                store: store.clone(),
+                metrics: metrics.clone(),
+                route: route.clone(),
+                reservation: Some(r),
+            })))
         }
         Ok(ReserveOutcome::InFlight) => {
             count("in_flight");
@@ -91,16 +111,41 @@ pub async fn reserve(
     }
 }
 
-/// Commit after a 2xx, release otherwise, so an honest retry is never lost.
-pub async fn settle(
+impl ReplayGuard {
+    /// Commit after a 2xx, release otherwise, so an honest retry is never lost.
+    pub async fn settle(mut self, upstream_status: Option<u16>) {
+        let Some(r) = self.reservation.take() else {
+            return;
+        };
+        let delivered = upstream_status.is_some_and(|s| (200..300).contains(&s));
+        settle(&*self.store, &self.metrics, &self.route, r, delivered).await;
+    }
+}
+
+impl Drop for ReplayGuard {
+    fn drop(&mut self) {
+        let Some(r) = self.reservation.take() else {
+            return;
+        };
+        // Outside a runtime nothing can be awaited: the reservation then
+        // expires after reservation_ttl on its own.
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            let (store, metrics, route) =
+                (self.store.clone(), self.metrics.clone(), self.route.clone());
+            tracing::warn!(route = %route.name, "request ended before its delivery settled; releasing its replay reservation");
+            rt.spawn(async move { settle(&*store, &metrics, &route, r, false).await });
+        }
+    }
+}
+
+async fn settle(
     store: &dyn ReplayStore,
     metrics: &Metrics,
     route: &Route,
     r: Reservation,
-    upstream_status: Option<u16>,
+    delivered: bool,
 ) {
     let started = Instant::now();
-    let delivered = upstream_status.is_some_and(|s| (200..300).contains(&s));
     let (op, result) = match (&route.replay, delivered) {
         (Some(p), true) => ("commit", store.commit(&r, p.retain).await),
         _ => ("release", store.release(&r).await),
@@ -129,5 +174,72 @@ pub async fn settle(
             // The reservation expires on its own (reservation_ttl); log loudly.
             tracing::error!(route = %route.name, op, error = %e, "replay store could not settle a reservation");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::replay::memory::MemoryStore;
+    use std::time::Duration;
+
+    const CONFIG: &str = r#"
+[admin]
+listen = "127.0.0.1:9901"
+[[listener]]
+name = "p"
+listen = "127.0.0.1:8080"
+[[route]]
+name = "sw"
+path_prefix = "/sw"
+upstreams = ["127.0.0.1:3000"]
+[route.verify]
+scheme = "standard-webhooks"
+secrets = ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]
+[route.replay]
+"#;
+
+    async fn try_reserve(
+        store: &Arc<dyn ReplayStore>,
+        metrics: &Arc<Metrics>,
+        cfg: &Config,
+    ) -> Result<Decision, Rejection> {
+        reserve(store, metrics, cfg, &cfg.routes[0], Some("id:msg_1".into())).await
+    }
+
+    #[tokio::test]
+    async fn a_request_that_panics_releases_its_reservation() {
+        let cfg = crate::config::parse(std::path::Path::new("t.toml"), CONFIG).unwrap();
+        let store: Arc<dyn ReplayStore> = Arc::new(MemoryStore::new(100, None).unwrap());
+        let metrics = Arc::new(Metrics::new().unwrap());
+        let Ok(Decision::Forward(Some(guard))) = try_reserve(&store, &metrics, &cfg).await else {
+            panic!("first copy reserves");
+        };
+        let copy = try_reserve(&store, &metrics, &cfg).await;
+        assert!(matches!(copy, Err(r) if r.reason == Reason::ReplayInFlight));
+
+        let request = tokio::spawn(async move {
+            let _held = guard;
+            panic!("the request panics while forwarding");
+        });
+        assert!(request.await.is_err());
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            match try_reserve(&store, &metrics, &cfg).await {
+                Ok(Decision::Forward(Some(g))) => {
+                    g.settle(Some(200)).await;
+                    break;
+                }
+                _ => assert!(tokio::time::Instant::now() < deadline, "key never released"),
+            }
+            tokio::task::yield_now().await;
+        }
+        let released = metrics.replay.with_label_values(&["sw", "released"]).get();
+        assert_eq!(released, 1);
+        let again = try_reserve(&store, &metrics, &cfg).await;
+        assert!(
+            matches!(again, Ok(Decision::AckDuplicate)),
+            "committed after the retry"
+        );
     }
 }

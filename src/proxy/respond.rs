@@ -1,46 +1,65 @@
-//! The one place where a [`Rejection`] becomes an HTTP response.
+//! Writing responses hookgate makes itself, and relaying the upstream's.
+//!
+//! Whether the connection stays open is never chosen here: pingora closes it
+//! when a response goes out before the request body was fully read (the
+//! client may still be sending a body hookgate refuses to read), and when the
+//! process is draining (see [`before_response`]). The `Connection` header it
+//! writes always says which.
 
 use super::ctx::RequestCtx;
+use super::Downstream;
 use crate::reject::Reason;
 use bytes::Bytes;
 use pingora::http::ResponseHeader;
-use pingora::proxy::Session;
+
+/// Rules applied before any response header goes out: once shutdown has
+/// begun, every response says `Connection: close`, so a client never sends
+/// (or pipelines) a request on a connection that is about to close.
+pub fn before_response(session: &mut Downstream, draining: bool) {
+    if draining {
+        session.set_server_keepalive(None);
+    }
+}
 
 /// Send `{"error":"<label>","request_id":"..."}` with the reason's status.
-///
-/// Rejections before the body was fully read close the connection: the
-/// client may still be sending a body hookgate refuses to read.
-pub async fn send_rejection(
-    session: &mut Session,
+pub async fn rejection(
+    session: &mut Downstream,
     ctx: &mut RequestCtx,
     reason: Reason,
-    close: bool,
+    draining: bool,
 ) {
     let body =
         serde_json::json!({ "error": reason.label(), "request_id": ctx.request_id }).to_string();
-    send_json(
+    json(
         session,
         ctx,
         reason.status(),
         body,
-        close,
-        retry_after(reason),
+        reason.retry_after(),
+        draining,
     )
     .await;
 }
 
-/// Send a JSON body with a status (also used for the replay "duplicate" acknowledgement).
-pub async fn send_json(
-    session: &mut Session,
+/// Acknowledge an already-delivered request without forwarding it.
+pub async fn duplicate(session: &mut Downstream, ctx: &mut RequestCtx, draining: bool) {
+    let body =
+        serde_json::json!({ "status": "duplicate", "request_id": ctx.request_id }).to_string();
+    json(session, ctx, 200, body, None, draining).await;
+}
+
+/// Send a JSON body with a status.
+async fn json(
+    session: &mut Downstream,
     ctx: &mut RequestCtx,
     status: u16,
     body: String,
-    close: bool,
     retry_after: Option<u32>,
+    draining: bool,
 ) {
     ctx.status = status;
     let body = Bytes::from(body);
-    let Ok(mut resp) = ResponseHeader::build(status, Some(4)) else {
+    let Ok(mut resp) = ResponseHeader::build(status, Some(5)) else {
         return;
     };
     let headers = [
@@ -56,24 +75,11 @@ pub async fn send_json(
     if let Some(secs) = retry_after {
         let _ = resp.insert_header("retry-after", secs.to_string());
     }
-    if close {
-        session.set_keepalive(None);
-        let _ = resp.insert_header("connection", "close");
-    }
-    if session
-        .write_response_header(Box::new(resp), false)
-        .await
-        .is_err()
-    {
-        return;
-    }
-    let _ = session.write_response_body(Some(body), true).await;
-}
-
-fn retry_after(reason: Reason) -> Option<u32> {
-    match reason {
-        Reason::ReplayStoreFull | Reason::ReplayStoreUnavailable => Some(5),
-        Reason::ReplayInFlight => Some(1),
-        _ => None,
+    before_response(session, draining);
+    let sent = session.write_response_header(Box::new(resp)).await.is_ok()
+        && session.write_body(&body).await.is_ok()
+        && session.finish_body().await.is_ok();
+    if !sent {
+        session.set_server_keepalive(None);
     }
 }

@@ -75,7 +75,7 @@ const CHANNEL: usize = 4096;
 /// redb's page cache: bounded, far below its 1 GiB default.
 const CACHE_BYTES: usize = 32 << 20;
 /// Deadline on every store call.
-pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(5);
+pub const DEFAULT_DEADLINE: Duration = super::STORE_DEADLINE;
 /// Dead letters moved or purged per transaction, so one operator command
 /// never builds an unbounded transaction.
 const CHUNK: usize = 1000;

@@ -31,9 +31,7 @@ pub mod policy;
 pub mod redis;
 pub mod worker;
 
-pub use config::{
-    Delivery, DeliveryPolicy, FileQueue, FileRouteDelivery, QueueSettings, StoreSettings,
-};
+pub use config::{queue_refusal, Delivery, DeliveryPolicy, QueueSettings, StoreSettings};
 pub use metrics::QueueMetrics;
 pub use policy::{AttemptResult, DeliveryResult};
 pub use worker::{Deliver, OutgoingAttempt, WorkerPool};
@@ -43,6 +41,10 @@ use bytes::Bytes;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Longest any store call may take before it counts as unavailable: what
+/// a sender waits at most for its acknowledgement, beyond the request itself.
+pub const STORE_DEADLINE: Duration = Duration::from_secs(5);
 
 /// Header naming the delivery on every attempt: stable, so the app can deduplicate.
 pub const DELIVERY_ID_HEADER: &str = "x-hookgate-delivery-id";

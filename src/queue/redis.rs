@@ -196,8 +196,8 @@ pub struct RedisOptions {
 impl Default for RedisOptions {
     fn default() -> Self {
         RedisOptions {
-            max_bytes: super::config::DEFAULT_MAX_BYTES,
-            claim_idle: super::config::DEFAULT_CLAIM_IDLE,
+            max_bytes: crate::config::defaults::DEFAULT_QUEUE_MAX_BYTES.0,
+            claim_idle: crate::config::defaults::DEFAULT_CLAIM_IDLE,
             allow_volatile: false,
             prefix: DEFAULT_PREFIX.to_string(),
             consumer: format!(

@@ -1,33 +1,9 @@
-//! `[replay]` and `[route.replay]`: TOML types and their validated forms.
+//! The validated forms of `[replay]` and `[route.replay]` (the config layer
+//! builds them; their TOML shapes live in `config::file`).
 
-use crate::config::units::Dur;
 use serde::Deserialize;
 use std::path::PathBuf;
 use std::time::Duration;
-
-/// `[replay]`: the store shared by every route.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileReplay {
-    /// `memory` (default) or `redis`.
-    pub store: Option<String>,
-    /// Memory store: most keys held (default 1,000,000). Full = refuse, never forget.
-    pub max_keys: Option<usize>,
-    /// How long a reservation lives if its request never finishes (default 60s).
-    pub reservation_ttl: Option<Dur>,
-    /// Memory store: snapshot file so a restart does not reopen the replay window.
-    pub persist_path: Option<PathBuf>,
-    /// Redis: `redis://host:port/db` (or `rediss://`).
-    pub redis_url: Option<String>,
-    /// Redis: prefix for every key (default `hookgate:`).
-    pub key_prefix: Option<String>,
-    /// Redis: connect timeout (default 1s).
-    pub connect_timeout: Option<Dur>,
-    /// Redis: per-command timeout (default 500ms).
-    pub command_timeout: Option<Dur>,
-    /// Forward without replay protection when the store is unreachable (default false: 503).
-    pub fail_open: Option<bool>,
-}
 
 /// Which store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,81 +39,6 @@ pub struct ReplaySettings {
     pub fail_open: bool,
 }
 
-impl FileReplay {
-    /// Validate; errors are `(key, message)`.
-    pub fn validate(&self) -> Result<ReplaySettings, (String, String)> {
-        let err = |k: &str, m: String| (format!("replay.{k}"), m);
-        let store = match self.store.as_deref().unwrap_or("memory") {
-            "memory" => {
-                if self.redis_url.is_some() {
-                    return Err(err(
-                        "redis_url",
-                        "set store = \"redis\" to use Redis".into(),
-                    ));
-                }
-                let max_keys = self.max_keys.unwrap_or(1_000_000);
-                if max_keys == 0 {
-                    return Err(err("max_keys", "must be greater than zero".into()));
-                }
-                StoreKind::Memory {
-                    max_keys,
-                    persist_path: self.persist_path.clone(),
-                }
-            }
-            "redis" => {
-                let url = self
-                    .redis_url
-                    .clone()
-                    .ok_or_else(|| err("redis_url", "required with store = \"redis\"".into()))?;
-                ::redis::Client::open(url.as_str())
-                    .map_err(|e| err("redis_url", format!("invalid Redis URL: {e}")))?;
-                if self.persist_path.is_some() || self.max_keys.is_some() {
-                    return Err(err(
-                        "store",
-                        "max_keys and persist_path apply to the memory store only".into(),
-                    ));
-                }
-                StoreKind::Redis {
-                    url,
-                    prefix: self
-                        .key_prefix
-                        .clone()
-                        .unwrap_or_else(|| "hookgate:".into()),
-                    connect_timeout: self.connect_timeout.map_or(Duration::from_secs(1), |d| d.0),
-                    command_timeout: self
-                        .command_timeout
-                        .map_or(Duration::from_millis(500), |d| d.0),
-                }
-            }
-            other => {
-                return Err(err(
-                    "store",
-                    format!("unknown store {other:?} (memory, redis)"),
-                ))
-            }
-        };
-        Ok(ReplaySettings {
-            store,
-            reservation_ttl: self
-                .reservation_ttl
-                .map_or(Duration::from_secs(60), |d| d.0),
-            fail_open: self.fail_open.unwrap_or(false),
-        })
-    }
-}
-
-/// `[route.replay]`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileRouteReplay {
-    /// `header:NAME`, `signature` (digest of the verified signature) or `none`.
-    pub key: Option<String>,
-    /// How long a delivered key is remembered for schemes without timestamps (default 72h).
-    pub ttl: Option<Dur>,
-    /// `ack` (default: 200 `{"status":"duplicate"}`) or `reject` (409 `replay_detected`).
-    pub on_duplicate: Option<String>,
-}
-
 /// What identifies a delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeySource {
@@ -147,10 +48,12 @@ pub enum KeySource {
     SignatureDigest,
 }
 
-/// Answer to a delivery already made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Answer to a delivery already made (`on_duplicate`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum OnDuplicate {
     /// 200 `{"status":"duplicate"}` so the sender stops retrying.
+    #[default]
     Ack,
     /// 409 `replay_detected`.
     Reject,
@@ -199,71 +102,3 @@ impl KeySource {
 /// `tolerance` in the future when first seen and stays acceptable until it is
 /// `tolerance` in the past).
 pub const SKEW: Duration = Duration::from_secs(60);
-
-impl FileRouteReplay {
-    /// Validate against the route's scheme. `signed_id` is the scheme's
-    /// delivery-id header when the signature covers it; `tolerance` is the
-    /// scheme's window (None: no timestamp). Returns `None` for `key = "none"`.
-    pub fn validate(
-        &self,
-        signed_id: Option<&'static str>,
-        tolerance: Option<Duration>,
-        verified: bool,
-    ) -> Result<Option<RouteReplay>, (String, String)> {
-        let err = |k: &str, m: String| (format!("replay.{k}"), m);
-        let key = match self.key.as_deref() {
-            Some("none") => return Ok(None),
-            Some("signature") if !verified => {
-                return Err(err(
-                    "key",
-                    "\"signature\" needs a [route.verify] table".into(),
-                ))
-            }
-            Some("signature") => KeySource::SignatureDigest,
-            Some(k) if k.starts_with("header:") => KeySource::Header(
-                http::HeaderName::from_bytes(&k.as_bytes()["header:".len()..])
-                    .map_err(|_| err("key", format!("{k:?}: invalid header name")))?,
-            ),
-            Some(k) => {
-                return Err(err(
-                    "key",
-                    format!("{k:?}: use \"header:NAME\", \"signature\" or \"none\""),
-                ))
-            }
-            None => match signed_id {
-                Some(h) => KeySource::Header(http::HeaderName::from_static(h)),
-                None if verified => KeySource::SignatureDigest,
-                None => return Ok(None),
-            },
-        };
-        let retain = match (tolerance, self.ttl) {
-            (Some(t), None) => t * 2 + SKEW,
-            (Some(t), Some(ttl)) if ttl.0 < t * 2 + SKEW => {
-                return Err(err(
-                    "ttl",
-                    format!(
-                        "must cover twice the timestamp tolerance plus skew ({:?})",
-                        t * 2 + SKEW
-                    ),
-                ))
-            }
-            (_, Some(ttl)) => ttl.0,
-            (None, None) => Duration::from_secs(72 * 3600),
-        };
-        let on_duplicate = match self.on_duplicate.as_deref().unwrap_or("ack") {
-            "ack" => OnDuplicate::Ack,
-            "reject" => OnDuplicate::Reject,
-            other => {
-                return Err(err(
-                    "on_duplicate",
-                    format!("{other:?}: use \"ack\" or \"reject\""),
-                ))
-            }
-        };
-        Ok(Some(RouteReplay {
-            key,
-            retain,
-            on_duplicate,
-        }))
-    }
-}

@@ -14,9 +14,7 @@ pub mod config;
 pub mod memory;
 pub mod redis;
 
-pub use config::{
-    FileReplay, FileRouteReplay, KeySource, OnDuplicate, ReplaySettings, RouteReplay,
-};
+pub use config::{KeySource, OnDuplicate, ReplaySettings, RouteReplay, StoreKind};
 
 use async_trait::async_trait;
 use std::time::Duration;

@@ -252,12 +252,44 @@ impl Gateway {
         }
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let admin: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let text = base_config(dir.path(), addr, admin, server_extra, limits_extra) + routes;
+        Self::launch_text(dir, addr, admin, &text, env)
+    }
+
+    /// Start with extra `[admin]` lines (a token, `protect_metrics`) and
+    /// `files` written next to the config.
+    pub fn with_admin(
+        admin_extra: &str,
+        routes: &str,
+        env: &[(&str, &str)],
+        files: &[(&str, &str)],
+    ) -> Gateway {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let admin: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let base = base_config(dir.path(), addr, admin, "", "");
+        let text = base.replacen(
+            &format!("listen = \"{admin}\"\n"),
+            &format!("listen = \"{admin}\"\n{admin_extra}\n"),
+            1,
+        ) + routes;
+        Self::launch_text(dir, addr, admin, &text, env)
+    }
+
+    /// Write `text` as the config in `dir` and start hookgate on it; `addr`
+    /// and `admin` are the public and admin addresses it names.
+    pub fn launch_text(
+        dir: tempfile::TempDir,
+        addr: SocketAddr,
+        admin: SocketAddr,
+        text: &str,
+        env: &[(&str, &str)],
+    ) -> Gateway {
         let config = dir.path().join("hookgate.toml");
-        std::fs::write(
-            &config,
-            base_config(dir.path(), addr, admin, server_extra, limits_extra) + routes,
-        )
-        .unwrap();
+        std::fs::write(&config, text).unwrap();
         let log = dir.path().join("hookgate.log");
         let mut cmd = Command::new(bin());
         cmd.arg("run")
@@ -327,7 +359,7 @@ impl Gateway {
 
     /// Wait (bounded) until the access log has a line for `request_id`.
     pub fn wait_access_log(&self, request_id: &str) -> serde_json::Value {
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if let Some(v) = self.access_log(request_id).into_iter().next() {
                 return v;
@@ -345,7 +377,8 @@ impl Gateway {
         get(&format!("http://{}/metrics", self.admin)).unwrap().1
     }
 
-    /// Value of one metric series, e.g. `hookgate_requests_total{outcome="forwarded",route="a"}`.
+    /// Value of one metric series, e.g. `hookgate_requests_total{outcome="forwarded",route="a"}`;
+    /// a missing series fails the test.
     pub fn metric(&self, series: &str) -> f64 {
         metric_value(&self.metrics(), series)
     }
@@ -386,15 +419,30 @@ impl Drop for Gateway {
     }
 }
 
-/// Parse one series' value out of Prometheus text; 0 if absent.
-pub fn metric_value(text: &str, series: &str) -> f64 {
+/// One series' value in Prometheus text, `None` when the series is absent.
+pub fn metric_opt(text: &str, series: &str) -> Option<f64> {
     text.lines()
         .find_map(|l| {
             l.strip_prefix(series)
                 .and_then(|rest| rest.strip_prefix(' '))
         })
         .map(|v| v.trim().parse().unwrap())
-        .unwrap_or(0.0)
+}
+
+/// One series' value in Prometheus text. A missing series is a test failure
+/// naming it (a typo must not read as 0).
+pub fn metric_value(text: &str, series: &str) -> f64 {
+    metric_opt(text, series).unwrap_or_else(|| panic!("no series {series} in:\n{text}"))
+}
+
+/// Poll `cond` until it holds, for at most `within`; fail naming `what`.
+/// The way tests wait for something to happen (never a bare sleep).
+pub fn eventually(within: Duration, what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// A blocking HTTP client with sane bounds.
@@ -482,6 +530,7 @@ pub fn route(name: &str, prefix: &str, upstream: SocketAddr, extra: &str) -> Str
 pub struct RedisServer {
     child: Child,
     pub port: u16,
+    _dir: tempfile::TempDir,
 }
 
 impl RedisServer {
@@ -490,6 +539,16 @@ impl RedisServer {
     }
 
     pub fn start_on(port: u16) -> RedisServer {
+        Self::launch(port, false)
+    }
+
+    /// With `appendonly yes`, as a production replay store must run.
+    pub fn start_persistent() -> RedisServer {
+        Self::launch(free_port(), true)
+    }
+
+    fn launch(port: u16, appendonly: bool) -> RedisServer {
+        let dir = tempfile::tempdir().unwrap();
         let child = Command::new("redis-server")
             .args([
                 "--port",
@@ -498,8 +557,10 @@ impl RedisServer {
                 "127.0.0.1",
                 "--save",
                 "",
+                "--dir",
+                &dir.path().display().to_string(),
                 "--appendonly",
-                "no",
+                if appendonly { "yes" } else { "no" },
             ])
             .stdout(Stdio::null())
             .spawn()
@@ -509,7 +570,11 @@ impl RedisServer {
             assert!(Instant::now() < deadline, "redis-server did not start");
             std::thread::sleep(Duration::from_millis(20));
         }
-        RedisServer { child, port }
+        RedisServer {
+            child,
+            port,
+            _dir: dir,
+        }
     }
 
     pub fn url(&self) -> String {
@@ -522,4 +587,273 @@ impl Drop for RedisServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A verifier built from a `[route.verify]` table: the test's provider.
+pub fn signer(table: &str) -> hookgate::verify::Verifier {
+    let body = table.trim_start().trim_start_matches("[route.verify]\n");
+    let f: hookgate::verify::FileVerify = toml::from_str(body).unwrap();
+    hookgate::verify::Verifier::from_file(&f, std::path::Path::new(".")).unwrap()
+}
+
+/// The headers a provider signing with `v` sends for a POST of `body` to
+/// `path` at `at`, plus `headers` (which the signer sees, e.g. a signed
+/// delivery id).
+pub fn sign_with(
+    v: &hookgate::verify::Verifier,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    at: std::time::SystemTime,
+) -> Vec<(String, String)> {
+    let mut h = http::HeaderMap::new();
+    for (k, val) in headers {
+        h.insert(
+            http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            val.parse().unwrap(),
+        );
+    }
+    let parts = hookgate::verify::RequestParts {
+        method: "POST",
+        path_and_query: path,
+        headers: &h,
+    };
+    let mut out = v.sign(&parts, body, at).unwrap();
+    out.extend(
+        headers
+            .iter()
+            .map(|(k, val)| (k.to_string(), val.to_string())),
+    );
+    out
+}
+
+/// [`sign_with`] for a body of `content_type`.
+pub fn sign(
+    v: &hookgate::verify::Verifier,
+    path: &str,
+    content_type: &str,
+    body: &[u8],
+    at: std::time::SystemTime,
+) -> Vec<(String, String)> {
+    sign_with(v, path, &[("content-type", content_type)], body, at)
+}
+
+// === helpers for the hardening tests (attacks, upstream, connections, memory) ===
+
+/// Keys for the harness's `[[listener]]` table, placed before the routes:
+/// TOML lines that precede the first `[[route]]` belong to the listener.
+pub fn listener_keys(keys: &str, routes: &str) -> String {
+    format!("{keys}\n\n{routes}")
+}
+
+/// Peak resident memory of a process (`VmHWM`), in bytes.
+pub fn vm_hwm(pid: i32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/PID/status");
+    kib * 1024
+}
+
+/// One HTTP/1.1 response read off a raw socket.
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    pub status: u16,
+    /// Header lines, names lower-cased.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl RawResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Read every response on `s` until the server closes it (or 10 s pass).
+/// Responses must carry a Content-Length (hookgate's and the harness
+/// upstreams' do).
+pub fn read_responses(s: &mut TcpStream) -> Vec<RawResponse> {
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    parse_responses(&raw)
+}
+
+/// Split a byte stream into the responses it holds.
+pub fn parse_responses(mut raw: &[u8]) -> Vec<RawResponse> {
+    let mut out = Vec::new();
+    while let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+        let head = String::from_utf8_lossy(&raw[..end]).into_owned();
+        let mut lines = head.split("\r\n");
+        let status = lines
+            .next()
+            .and_then(|l| l.split(' ').nth(1))
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+            .collect();
+        let len = headers
+            .iter()
+            .find(|(k, _)| k == "content-length")
+            .map_or(0, |(_, v)| v.parse().unwrap_or(0));
+        let body_end = (end + 4 + len).min(raw.len());
+        out.push(RawResponse {
+            status,
+            headers,
+            body: raw[end + 4..body_end].to_vec(),
+        });
+        raw = &raw[body_end..];
+    }
+    out
+}
+
+/// What a [`RawUpstream`] answers to a request.
+pub enum Reply {
+    /// Write these bytes (one or more responses, interim ones included).
+    Bytes(Vec<u8>),
+    /// Sleep, then write.
+    Later(Duration, Vec<u8>),
+    /// Write these bytes (possibly none), then close the connection.
+    Close(Vec<u8>),
+}
+
+/// A raw-socket HTTP/1.1 upstream for answers a real server would not give
+/// (interim responses, stray `101`s, resets): it records every request
+/// (head and body) and answers through `script`.
+pub struct RawUpstream {
+    pub addr: SocketAddr,
+    pub requests: Arc<Mutex<Vec<Recorded>>>,
+    /// Connections accepted.
+    pub connections: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+type Script = dyn Fn(usize, &Recorded) -> Reply + Send + Sync;
+
+impl RawUpstream {
+    /// Answer each request with `script(index, request)`, `index` counting
+    /// every request received so far from 0; connections are kept alive.
+    pub fn start(script: impl Fn(usize, &Recorded) -> Reply + Send + Sync + 'static) -> Self {
+        Self::launch(Arc::new(script), false)
+    }
+
+    /// Like [`RawUpstream::start`], but a connection that already served a
+    /// request is closed *unread* as soon as the next request's bytes arrive,
+    /// so the kernel resets it: what a keep-alive upstream does when it
+    /// times out an idle connection just as the proxy reuses it.
+    pub fn closing_reused(
+        script: impl Fn(usize, &Recorded) -> Reply + Send + Sync + 'static,
+    ) -> Self {
+        Self::launch(Arc::new(script), true)
+    }
+
+    fn launch(script: Arc<Script>, reset_reused: bool) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let requests: Arc<Mutex<Vec<Recorded>>> = Default::default();
+        let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (reqs, conns) = (requests.clone(), connections.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                conns.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let (reqs, script) = (reqs.clone(), script.clone());
+                std::thread::spawn(move || serve_raw(stream, &reqs, &*script, reset_reused));
+            }
+        });
+        RawUpstream {
+            addr,
+            requests,
+            connections,
+        }
+    }
+
+    pub fn received(&self) -> Vec<Recorded> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+fn serve_raw(mut s: TcpStream, reqs: &Mutex<Vec<Recorded>>, script: &Script, reset_reused: bool) {
+    let mut buf = Vec::new();
+    let mut served = 0;
+    loop {
+        if reset_reused && served > 0 && buf.is_empty() {
+            // Wait for the next request's first bytes, then close unread: RST.
+            let mut probe = [0u8; 1];
+            let _ = s.peek(&mut probe);
+            return;
+        }
+        let Some(req) = read_raw_request(&mut s, &mut buf) else {
+            return;
+        };
+        let index = {
+            let mut all = reqs.lock().unwrap();
+            all.push(req.clone());
+            all.len() - 1
+        };
+        let (bytes, close) = match script(index, &req) {
+            Reply::Bytes(b) => (b, false),
+            Reply::Later(d, b) => {
+                std::thread::sleep(d);
+                (b, false)
+            }
+            Reply::Close(b) => (b, true),
+        };
+        if s.write_all(&bytes).is_err() || close {
+            return;
+        }
+        served += 1;
+    }
+}
+
+/// Read one request (Content-Length framed) from `s`, `buf` holding bytes read ahead.
+fn read_raw_request(s: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Recorded> {
+    let mut chunk = [0u8; 16 * 1024];
+    let end = loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break end;
+        }
+        let n = s.read(&mut chunk).ok().filter(|&n| n > 0)?;
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let mut first = lines.next()?.split(' ');
+    let (method, path) = (first.next()?.to_string(), first.next()?.to_string());
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let len: usize = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .map_or(0, |(_, v)| v.parse().unwrap_or(0));
+    while buf.len() < end + 4 + len {
+        let n = s.read(&mut chunk).ok().filter(|&n| n > 0)?;
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let body = buf[end + 4..end + 4 + len].to_vec();
+    buf.drain(..end + 4 + len);
+    Some(Recorded {
+        method,
+        path,
+        headers,
+        body,
+    })
+}
+
+/// `HTTP/1.1 <status>` with a body and a Content-Length.
+pub fn http_response(status: u16, body: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 {status} X\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
 }

@@ -3,9 +3,14 @@
 
 mod harness;
 
+mod admin;
+mod attacks;
 mod cli;
+mod connections;
 mod forwarding;
+mod fuzz_corpus;
 mod limits;
+mod memory;
 mod observability;
 mod prometheus;
 mod queue_cli;
@@ -16,5 +21,8 @@ mod queue_support;
 mod queue_worker;
 mod reload;
 mod replay;
+mod replay_store;
 mod signatures;
+mod startup;
 mod tls;
+mod upstream;

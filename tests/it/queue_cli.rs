@@ -184,10 +184,9 @@ fn check_refuses_out_of_range_and_missing_queue_settings() {
     let (ok, _, err) = hookgate(&["check"], &cfg);
     assert!(!ok);
     assert!(
-        err.contains("route \"r\".delivery.backoff_max: backoff_max = "),
+        err.contains("route \"r\".delivery.backoff_max: 109575000000000d is out of range: use 10ms to 1d (line"),
         "{err}"
     );
-    assert!(err.contains("is out of range: use 10ms ..= 1day"), "{err}");
 
     let no_table = std::fs::read_to_string(&cfg)
         .unwrap()
@@ -197,7 +196,7 @@ fn check_refuses_out_of_range_and_missing_queue_settings() {
     let (ok, _, err) = hookgate(&["check"], &cfg);
     assert!(!ok);
     assert!(
-        err.contains("queue.path: a route has delivery.mode = \"queue\""),
+        err.contains("route \"r\".delivery.mode: \"queue\" needs a [queue] table"),
         "{err}"
     );
 }

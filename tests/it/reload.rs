@@ -2,7 +2,7 @@
 
 use crate::harness::*;
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -121,15 +121,9 @@ fn sighup_and_cli_reload() {
     let gw = Gateway::start(&route("r", "/r", a.addr, ""));
     rewrite(&gw, &a.addr.to_string(), &b.addr.to_string());
     gw.signal("HUP");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while gw.metric("hookgate_config_generation") < 2.0 {
-        assert!(
-            Instant::now() < deadline,
-            "SIGHUP did not reload: {}",
-            gw.logs()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    eventually(Duration::from_secs(10), "SIGHUP to reload", || {
+        gw.metric("hookgate_config_generation") >= 2.0
+    });
     assert_eq!(
         client()
             .post(gw.url("/r"))
@@ -159,8 +153,9 @@ fn reload_under_load_fails_no_request() {
     let b = Upstream::start();
     let gw = Arc::new(Gateway::start(&route("r", "/r", a.addr, "")));
     let stop = Arc::new(AtomicBool::new(false));
+    let progress = Arc::new(AtomicUsize::new(0));
     let sender = {
-        let (gw, stop) = (gw.clone(), stop.clone());
+        let (gw, stop, progress) = (gw.clone(), stop.clone(), progress.clone());
         std::thread::spawn(move || {
             let c = client();
             let mut sent = 0;
@@ -174,6 +169,7 @@ fn reload_under_load_fails_no_request() {
                     Err(e) => failures.push(e.to_string()),
                 }
                 sent += 1;
+                progress.store(sent, Ordering::Relaxed);
             }
             (sent, failures)
         })
@@ -186,7 +182,11 @@ fn reload_under_load_fails_no_request() {
         };
         rewrite(&gw, &from.to_string(), &to.to_string());
         assert_eq!(post_reload(&gw).0, 200);
-        std::thread::sleep(Duration::from_millis(50));
+        // Let requests run on this generation before the next swap.
+        let seen = progress.load(Ordering::Relaxed);
+        eventually(Duration::from_secs(10), "requests between reloads", || {
+            progress.load(Ordering::Relaxed) >= seen + 5
+        });
     }
     stop.store(true, Ordering::Relaxed);
     let (sent, failures) = sender.join().unwrap();
@@ -209,9 +209,10 @@ fn zero_downtime_binary_upgrade() {
     let up = Upstream::start();
     let mut old = Gateway::start(&route("u", "/u", up.addr, ""));
     let stop = Arc::new(AtomicBool::new(false));
+    let progress = Arc::new(AtomicUsize::new(0));
     let url = old.url("/u");
     let sender = {
-        let stop = stop.clone();
+        let (stop, progress) = (stop.clone(), progress.clone());
         std::thread::spawn(move || {
             let mut failures = Vec::new();
             let mut sent = 0;
@@ -224,11 +225,14 @@ fn zero_downtime_binary_upgrade() {
                     Err(e) => failures.push(e.to_string()),
                 }
                 sent += 1;
+                progress.store(sent, Ordering::Relaxed);
             }
             (sent, failures)
         })
     };
-    std::thread::sleep(Duration::from_millis(200));
+    eventually(Duration::from_secs(10), "the client to be sending", || {
+        progress.load(Ordering::Relaxed) >= 5
+    });
     // Same config file (same upgrade_sock), new process, --upgrade.
     let log = old.dir.path().join("new.log");
     let mut new = Command::new(bin())
@@ -239,20 +243,19 @@ fn zero_downtime_binary_upgrade() {
         .spawn()
         .unwrap();
     // The new process must be listening on the upgrade socket before the old one sends.
+    // The old process retries the hand-over for seconds, so the socket
+    // existing is enough.
     let sock = old.dir.path().join("upgrade.sock");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !sock.exists() {
-        assert!(
-            Instant::now() < deadline,
-            "the new process never opened {}",
-            sock.display()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::thread::sleep(Duration::from_millis(200));
+    eventually(
+        Duration::from_secs(20),
+        "the new process's upgrade socket",
+        || sock.exists(),
+    );
     old.signal("QUIT");
     old.wait_exit(Duration::from_secs(20));
-    std::thread::sleep(Duration::from_millis(300));
+    eventually(Duration::from_secs(20), "the new process to serve", || {
+        std::fs::read_to_string(&log).is_ok_and(|l| l.matches("hookgate::access").count() >= 3)
+    });
     stop.store(true, Ordering::Relaxed);
     let (sent, failures) = sender.join().unwrap();
     let served_by_new = std::fs::read_to_string(&log)

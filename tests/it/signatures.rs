@@ -3,8 +3,7 @@
 
 use crate::harness::*;
 use base64::Engine;
-use hookgate::verify::{known_schemes, FileVerify, RequestParts, Verifier};
-use std::path::Path;
+use hookgate::verify::known_schemes;
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 
@@ -38,37 +37,6 @@ fn verify_table(scheme: &str, secrets: &[String], extra: &str) -> String {
         "[route.verify]\nscheme = {scheme:?}\nsecrets = [{}]\n{url}{extra}",
         list.join(", ")
     )
-}
-
-fn signer(table: &str) -> Verifier {
-    let body = table.trim_start_matches("[route.verify]\n");
-    let f: FileVerify = toml::from_str(body).unwrap();
-    Verifier::from_file(&f, Path::new(".")).unwrap()
-}
-
-/// Sign `body` for `path` as the provider would.
-fn sign(
-    v: &Verifier,
-    path: &str,
-    content_type: &str,
-    body: &[u8],
-    at: SystemTime,
-) -> Vec<(String, String)> {
-    let mut h = http::HeaderMap::new();
-    h.insert("content-type", content_type.parse().unwrap());
-    let mut out = v
-        .sign(
-            &RequestParts {
-                method: "POST",
-                path_and_query: path,
-                headers: &h,
-            },
-            body,
-            at,
-        )
-        .unwrap();
-    out.push(("content-type".into(), content_type.into()));
-    out
 }
 
 fn post(

@@ -35,14 +35,21 @@ impl Pki {
     }
 
     fn server(&self, name: &str, serial: u64) -> Issued {
+        self.server_for(name, serial, "localhost", 825)
+    }
+
+    /// A server certificate for localhost with its own CN and validity, so
+    /// tests can tell which one a client was served.
+    fn server_for(&self, name: &str, serial: u64, cn: &str, days: i64) -> Issued {
         let ips = [std::net::IpAddr::from([127, 0, 0, 1])];
         let s = self
             .ca
             .issue(&Leaf {
-                cn: "localhost",
+                cn,
                 dns: &["localhost"],
                 ips: &ips,
                 serial,
+                days: Some(days),
                 ..Default::default()
             })
             .unwrap();
@@ -135,9 +142,19 @@ impl Conn {
         Ok(Conn { tls })
     }
 
-    /// Serial of the server certificate this connection got.
-    fn server_cert_der(&self) -> Vec<u8> {
-        self.tls.conn.peer_certificates().unwrap()[0].to_vec()
+    /// The server certificate this connection got: (serial, CN).
+    fn server_cert(&self) -> (u64, String) {
+        let der = self.tls.conn.peer_certificates().unwrap()[0].to_vec();
+        let (_, cert) = x509_parser::parse_x509_certificate(&der).unwrap();
+        let cn = cert.subject().iter_common_name().next().unwrap();
+        (
+            u64::from_str_radix(
+                &cert.tbs_certificate.raw_serial_as_string().replace(':', ""),
+                16,
+            )
+            .unwrap(),
+            cn.as_str().unwrap().to_string(),
+        )
     }
 
     /// Send a keep-alive POST; return status line + body, or the I/O error.
@@ -328,42 +345,73 @@ fn reload_serves_a_renewed_certificate_while_old_connections_live_on() {
     let pki = Pki::new();
     let up = Upstream::start();
     let (gw, addr) = tls_gateway(&pki, "off", &route("r", "/r", up.addr, ""));
+    let expiry = "hookgate_tls_certificate_expiry_days{listener=\"tls\"}";
+    eventually(Duration::from_secs(10), "the expiry gauge", || {
+        metric_opt(&gw.metrics(), expiry).is_some_and(|d| d > 800.0)
+    });
     let mut old = Conn::open(addr, &pki.ca.cert_pem(), None).unwrap();
     assert_eq!(old.post("/r", &[], "1").unwrap().0, 200);
-    let first = old.server_cert_der();
+    assert_eq!(old.server_cert(), (1, "localhost".to_string()));
 
-    let renewed = pki.server("server", 2);
+    // Renewed: another serial, CN and lifetime, written over the same files.
+    pki.server_for("server", 2, "renewed", 400);
     let admin = format!("http://{}/reload", gw.admin);
     assert_eq!(client().post(&admin).send().unwrap().status(), 200);
     let new = Conn::open(addr, &pki.ca.cert_pem(), None).unwrap();
     assert_eq!(
-        new.server_cert_der(),
-        pem_chain(&renewed.cert_pem)[0].to_vec(),
+        new.server_cert(),
+        (2, "renewed".to_string()),
         "new connections get the renewed certificate"
     );
-    assert_ne!(new.server_cert_der(), first);
     assert_eq!(
         old.post("/r", &[], "2").unwrap().0,
         200,
         "the old connection keeps working"
     );
+    eventually(
+        Duration::from_secs(10),
+        "the gauge to follow the renewed certificate",
+        || metric_value(&gw.metrics(), expiry) < 401.0,
+    );
 
-    // A broken key keeps the current material and reports the file.
+    // A broken key keeps the current material and reports the file, key and line.
     std::fs::write(pki.dir.path().join("server.key"), "not a key").unwrap();
     let r = client().post(&admin).send().unwrap();
     assert_eq!(r.status(), 422);
-    assert!(r.text().unwrap().contains("server.key"));
-    let again = Conn::open(addr, &pki.ca.cert_pem(), None).unwrap();
-    assert_eq!(
-        again.server_cert_der(),
-        pem_chain(&renewed.cert_pem)[0].to_vec()
-    );
+    let body = r.text().unwrap();
     assert!(
-        gw.metric("hookgate_tls_certificate_expiry_days{listener=\"tls\"}") > 800.0 || {
-            std::thread::sleep(Duration::from_millis(1200));
-            gw.metric("hookgate_tls_certificate_expiry_days{listener=\"tls\"}") > 800.0
-        }
+        body.contains(&format!(
+            "listener \"tls\".tls.key: {}: no private key found",
+            pki.path("server.key")
+        )),
+        "{body}"
     );
+    let again = Conn::open(addr, &pki.ca.cert_pem(), None).unwrap();
+    assert_eq!(again.server_cert(), (2, "renewed".to_string()));
+}
+
+#[test]
+fn reload_refuses_a_client_auth_change_naming_key_and_line() {
+    let pki = Pki::new();
+    let up = Upstream::start();
+    let (gw, addr) = tls_gateway(&pki, "optional", &route("r", "/r", up.addr, ""));
+    let text = std::fs::read_to_string(&gw.config).unwrap();
+    let line = text[..text.find("tls = {").unwrap()].matches('\n').count() + 1;
+    std::fs::write(&gw.config, text.replace("\"optional\"", "\"required\"")).unwrap();
+    let r = client()
+        .post(format!("http://{}/reload", gw.admin))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let body = r.text().unwrap();
+    assert!(
+        body.contains(&format!(
+            "listener \"tls\".tls.client_auth: client_auth cannot change from optional to required without a restart (line {line})"
+        )),
+        "{body}"
+    );
+    // Still optional: a client without a certificate is served.
+    assert_eq!(one_shot(addr, &pki, None, "/r").unwrap().0, 200);
 }
 
 #[test]

@@ -9,7 +9,9 @@
 //! a power loss it reopens at the last committed transaction.
 //!
 //! **Leases** live in memory: a process that dies holds none, so every
-//! delivery it was working on is due again when it restarts. A lease dropped
+//! delivery it was working on is due again when it restarts. The attempt a
+//! lease starts is counted in the file first (one more group-committed
+//! write), so attempts that crash the process still use up `max_attempts`. A lease dropped
 //! unsettled (a panicking worker) is released at once. Leasing holds the
 //! lease-set lock while it reads, so a delivery settled and released just
 //! before can never be seen in an older snapshot and leased twice.
@@ -83,6 +85,8 @@ const CHUNK: usize = 1000;
 /// A change to the file, applied by the writer thread.
 enum Op {
     Enqueue(NewDelivery),
+    /// An attempt starts: count it before it runs.
+    Start(u128),
     Complete(u128),
     Retry {
         id: u128,
@@ -442,6 +446,7 @@ impl<'t> Tables<'t> {
     fn apply(&mut self, op: &Op, max_bytes: u64) -> Result<Result<u64, QueueError>, DbError> {
         match op {
             Op::Enqueue(d) => self.enqueue(d, max_bytes),
+            Op::Start(id) => self.start(*id).map(Ok),
             Op::Complete(id) => self.complete(*id).map(Ok),
             Op::Retry { id, due, error } => self.retry(*id, *due, error).map(Ok),
             Op::Dead { id, reason, at } => self.kill(*id, reason, *at).map(Ok),
@@ -508,6 +513,15 @@ impl<'t> Tables<'t> {
         Ok(())
     }
 
+    fn start(&mut self, id: u128) -> Result<u64, DbError> {
+        let Some(mut row) = self.row(id)?.filter(|r| r.state == PENDING) else {
+            return Ok(0);
+        };
+        row.attempts = row.attempts.saturating_add(1);
+        self.meta.insert(id, row.as_meta())?;
+        Ok(1)
+    }
+
     fn complete(&mut self, id: u128) -> Result<u64, DbError> {
         let Some(row) = self.row(id)?.filter(|r| r.state == PENDING) else {
             return Ok(0);
@@ -529,7 +543,6 @@ impl<'t> Tables<'t> {
             return Ok(0);
         };
         self.due.remove((row.route.as_str(), row.when, id))?;
-        row.attempts = row.attempts.saturating_add(1);
         row.when = due;
         row.note = error.to_string();
         self.due.insert((row.route.as_str(), due, id), ())?;
@@ -542,7 +555,6 @@ impl<'t> Tables<'t> {
             return Ok(0);
         };
         self.unindex_pending(id, &row)?;
-        row.attempts = row.attempts.saturating_add(1);
         row.state = DEAD_STATE;
         row.when = at;
         row.note = reason.to_string();
@@ -788,6 +800,10 @@ impl QueueStore for EmbeddedStore {
             signal: self.signal.clone(),
             id,
         };
+        // Durably, before the attempt runs: see `QueueStore::lease`.
+        if self.write(Op::Start(id)).await? == 0 {
+            return Ok(LeaseResult::Idle(None));
+        }
         match self.read(move |db| load(db, id)).await? {
             Some(delivery) => Ok(LeaseResult::Leased(Box::new(Lease {
                 delivery,

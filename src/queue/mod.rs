@@ -147,7 +147,7 @@ pub struct QueuedDelivery {
     /// Start of the current series of attempts (`received`, or the operator's retry):
     /// `max_age` counts from here.
     pub since: SystemTime,
-    /// Attempts made in the current series.
+    /// Attempts started in the current series (counted when leased).
     pub attempts: u32,
     /// Pending or dead.
     pub state: DeliveryState,
@@ -290,7 +290,10 @@ pub trait QueueStore: Send + Sync {
     /// with [`QueueError::Full`] past `max_bytes`, without storing anything.
     async fn enqueue(&self, d: NewDelivery) -> Result<DeliveryId, QueueError>;
 
-    /// Take the route's next due delivery, if any.
+    /// Take the route's next due delivery, if any, and durably count the
+    /// attempt about to start: the lease's `delivery.attempts` includes it.
+    /// Counting at the start (not when the attempt is settled) means a
+    /// delivery whose attempts crash the process still runs out of attempts.
     async fn lease(&self, route: &str, now: SystemTime) -> Result<LeaseResult, QueueError>;
 
     /// Keep a lease from being taken over while a slow attempt runs.
@@ -299,7 +302,7 @@ pub trait QueueStore: Send + Sync {
     /// The upstream accepted it: forget it.
     async fn complete(&self, lease: Lease) -> Result<(), QueueError>;
 
-    /// Schedule another attempt at `due`, counting this one.
+    /// Schedule another attempt at `due` (the attempt was counted by `lease`).
     async fn retry_later(
         &self,
         lease: Lease,

@@ -59,7 +59,9 @@ redis.call('INCRBY', KEYS[1], ARGV[2])
 return {1, used}
 ";
 
-/// Promote due retries, then take over an abandoned entry or read a new one.
+/// Promote due retries, then take over an abandoned entry or read a new one,
+/// counting the attempt that starts (so a delivery whose attempts keep
+/// killing the instance still runs out of attempts).
 const LEASE: &str = r"
 redis.pcall('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM')
 local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[3], 'LIMIT', 0, 100)
@@ -87,7 +89,8 @@ if #h == 0 or redis.call('HGET', ARGV[5] .. id, 'state') ~= 'pending' then
   redis.call('XDEL', KEYS[1], sid)
   return {2}
 end
-return {1, sid, id, h}
+redis.call('HINCRBY', ARGV[5] .. id, 'attempts', 1)
+return {1, sid, id, redis.call('HGETALL', ARGV[5] .. id)}
 ";
 
 const OWNED: &str = r"
@@ -119,7 +122,6 @@ if not owned(KEYS[1], ARGV[1], ARGV[3]) then return 0 end
 redis.call('XACK', KEYS[1], 'hookgate', ARGV[1])
 redis.call('XDEL', KEYS[1], ARGV[1])
 if redis.call('HGET', KEYS[3], 'state') ~= 'pending' then return 0 end
-redis.call('HINCRBY', KEYS[3], 'attempts', 1)
 redis.call('HSET', KEYS[3], 'when', ARGV[4], 'note', ARGV[5])
 redis.call('ZADD', KEYS[2], ARGV[4], ARGV[2])
 return 1
@@ -130,7 +132,6 @@ if not owned(KEYS[1], ARGV[1], ARGV[3]) then return 0 end
 redis.call('XACK', KEYS[1], 'hookgate', ARGV[1])
 redis.call('XDEL', KEYS[1], ARGV[1])
 if redis.call('HGET', KEYS[4], 'state') ~= 'pending' then return 0 end
-redis.call('HINCRBY', KEYS[4], 'attempts', 1)
 redis.call('ZREM', KEYS[2], ARGV[2])
 local e = redis.call('XADD', KEYS[3], '*', 'id', ARGV[2])
 redis.call('HSET', KEYS[4], 'state', 'dead', 'when', ARGV[4], 'note', ARGV[5], 'dead_entry', e)

@@ -176,7 +176,21 @@ async fn worker(shared: Arc<Shared>, route: Arc<QueueRoute>, mut stop: watch::Re
 /// Deliver one leased delivery and settle the lease.
 async fn attempt(shared: &Shared, route: &QueueRoute, lease: Lease) {
     let d = &lease.delivery;
-    let out = OutgoingAttempt::new(d, d.attempts.saturating_add(1));
+    // The store counted this attempt when it leased the delivery.
+    let number = d.attempts.max(1);
+    if number > route.policy.max_attempts {
+        // The previous attempt never settled: the process died during it.
+        let mut reason = format!(
+            "max_attempts ({}) reached; last: attempt {} never finished (the process stopped during it)",
+            route.policy.max_attempts,
+            number - 1
+        );
+        if let Some(e) = &d.last_error {
+            reason.push_str(&format!("; earlier: {e}"));
+        }
+        return settle_dead(shared, route, lease, reason, SystemTime::now()).await;
+    }
+    let out = OutgoingAttempt::new(d, number);
     let result = deliver_holding(shared, &route.name, &lease, &out).await;
     if let Some(m) = &shared.metrics {
         m.attempts
@@ -195,21 +209,37 @@ async fn attempt(shared: &Shared, route: &QueueRoute, lease: Lease) {
             tracing::info!(route = %route.name, delivery_id = %id, attempt = number, %error, retry_in_ms = after.as_millis() as u64, "queue: attempt failed, will retry");
             shared.store.retry_later(lease, now + after, &error).await
         }
-        Decision::Dead { reason } => {
-            tracing::warn!(route = %route.name, delivery_id = %id, attempt = number, %reason, "queue: delivery dead-lettered");
-            if let Some(m) = &shared.metrics {
-                m.dead_letters
-                    .with_label_values(&[route.name.as_str()])
-                    .inc();
-            }
-            shared.store.dead_letter(lease, &reason, now).await
-        }
+        Decision::Dead { reason } => return settle_dead(shared, route, lease, reason, now).await,
     };
     if let Err(e) = settled {
-        // The lease was dropped unsettled: the delivery comes back (at once on
-        // the embedded store, after claim_idle on Redis) and is retried.
-        tracing::warn!(route = %route.name, delivery_id = %id, error = %e, "queue: cannot record the attempt; it will be retried");
+        unsettled(route, id, &e);
     }
+}
+
+/// Keep the delivery as a dead letter, counted and logged.
+async fn settle_dead(
+    shared: &Shared,
+    route: &QueueRoute,
+    lease: Lease,
+    reason: String,
+    now: SystemTime,
+) {
+    let (id, number) = (lease.delivery.id, lease.delivery.attempts);
+    tracing::warn!(route = %route.name, delivery_id = %id, attempt = number, %reason, "queue: delivery dead-lettered");
+    if let Some(m) = &shared.metrics {
+        m.dead_letters
+            .with_label_values(&[route.name.as_str()])
+            .inc();
+    }
+    if let Err(e) = shared.store.dead_letter(lease, &reason, now).await {
+        unsettled(route, id, &e);
+    }
+}
+
+/// The lease was dropped unsettled: the delivery comes back (at once on the
+/// embedded store, after claim_idle on Redis) and is tried again.
+fn unsettled(route: &QueueRoute, id: super::DeliveryId, e: &super::QueueError) {
+    tracing::warn!(route = %route.name, delivery_id = %id, error = %e, "queue: cannot record the attempt; it will be retried");
 }
 
 /// Run the attempt under [`ATTEMPT_DEADLINE`], touching the lease so no

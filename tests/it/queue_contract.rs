@@ -53,7 +53,7 @@ contract!(
         assert_eq!(got.path, "/hooks/a?q=1");
         assert_eq!(&got.body[..], &body[..], "byte-exact body");
         assert_eq!(got.headers, d.headers, "headers in order, repeats kept");
-        assert_eq!(got.attempts, 0);
+        assert_eq!(got.attempts, 1, "the attempt is counted when it starts");
         assert!(matches!(got.state, DeliveryState::Pending { .. }));
         // Held: nobody else gets it.
         assert!(lease(fx.store.as_ref(), "a", SystemTime::now())
@@ -98,7 +98,7 @@ contract!(
             .await
             .expect("due later");
         assert_eq!(l.delivery.id, id);
-        assert_eq!(l.delivery.attempts, 1);
+        assert_eq!(l.delivery.attempts, 2, "the first attempt and this one");
         assert_eq!(l.delivery.last_error.as_deref(), Some("status 503"));
         let listed = fx.store.list("a", StateFilter::Pending, 10).await.unwrap();
         assert_eq!(listed.len(), 1);
@@ -158,7 +158,7 @@ contract!(
             "no longer dead"
         );
         let l = lease(store, "a", SystemTime::now()).await.expect("revived");
-        assert_eq!(l.delivery.attempts, 0);
+        assert_eq!(l.delivery.attempts, 1, "a fresh attempt budget");
         assert_eq!(&l.delivery.body[..], b"dead");
 
         // Dead again, then purge: not before its time, then for good.
@@ -285,6 +285,7 @@ contract!(
         )
         .await;
         assert_eq!(again.delivery.id, id);
+        assert_eq!(again.delivery.attempts, 2, "the unfinished attempt counts");
         assert!(started.elapsed() >= fx.claim_idle.saturating_sub(Duration::from_millis(100)));
     }
 );

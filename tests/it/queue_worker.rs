@@ -402,3 +402,51 @@ fn a_crashing_worker_loses_nothing() {
         pool.shutdown(Duration::from_secs(5)).await;
     });
 }
+
+/// Crashes on every attempt, like a delivery that kills the process each time.
+struct AlwaysPanics(AtomicUsize);
+
+#[async_trait]
+impl Deliver for AlwaysPanics {
+    async fn deliver(&self, _: &str, _: &OutgoingAttempt) -> DeliveryResult {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        panic!("this delivery crashes its attempt every time");
+    }
+}
+
+both_stores!(
+    attempts_that_never_finish_still_dead_letter_after_max_attempts,
+    |kind| async move {
+        let fx = fixture(kind, 1 << 30).await;
+        let deliver = Arc::new(AlwaysPanics(AtomicUsize::new(0)));
+        let p = DeliveryPolicy {
+            concurrency: 1,
+            ..policy(3, 10, 50)
+        };
+        let pool = WorkerPool::start(fx.store.clone(), deliver.clone(), route(p), None);
+        let id = fx.store.enqueue(delivery("r", b"poison")).await.unwrap();
+        let dead = eventually(
+            Duration::from_secs(30) + fx.claim_idle * 4,
+            "a dead letter",
+            || async {
+                let l = fx.store.list("r", StateFilter::Dead, 10).await.unwrap();
+                (!l.is_empty()).then_some(l)
+            },
+        )
+        .await;
+        assert_eq!(dead[0].id, id);
+        let DeliveryState::Dead { reason, .. } = &dead[0].state else {
+            panic!("{dead:?}")
+        };
+        assert!(
+            reason.starts_with("max_attempts (3) reached; last: attempt 3 never finished"),
+            "{reason}"
+        );
+        assert_eq!(
+            deliver.0.load(Ordering::SeqCst),
+            3,
+            "three attempts, no fourth"
+        );
+        pool.shutdown(Duration::from_secs(5)).await;
+    }
+);

@@ -8,6 +8,7 @@
 //! shutdown waiting) for ever.
 
 use crate::connection::ACCEPT_GRACE;
+use crate::queue::service::QueueService;
 use crate::replay::ReplayStore;
 use parking_lot::{Condvar, Mutex};
 use pingora::server::ExecutionPhase;
@@ -16,6 +17,9 @@ use std::time::Duration;
 
 /// How long no request may be in flight before a draining process exits.
 const DRAIN_QUIET: Duration = Duration::from_millis(300);
+/// Longest wait for the queue workers' attempts in progress; pingora's
+/// grace period (`shutdown_timeout`) ends the process first if it is shorter.
+const QUEUE_STOP_WAIT: Duration = Duration::from_secs(3600);
 
 /// The number of requests being processed, shared by the request path
 /// (which enters) and shutdown (which waits for zero).
@@ -92,11 +96,14 @@ impl Drop for InFlightGuard {
 /// Once pingora enters its shutdown grace period (listeners closed), give
 /// accepted connections [`ACCEPT_GRACE`] to send their request, then exit as
 /// soon as no request has been in flight for [`DRAIN_QUIET`], instead of
-/// sleeping the whole `shutdown_timeout`. The replay store is flushed first.
+/// sleeping the whole `shutdown_timeout`. The queue workers are told to stop
+/// leasing at once and their attempts in progress are waited for; the
+/// replay store is flushed last.
 pub fn drain_then_exit(
     mut phase: tokio::sync::broadcast::Receiver<ExecutionPhase>,
     in_flight: Arc<InFlight>,
     store: Arc<dyn ReplayStore>,
+    queue: Option<Arc<QueueService>>,
 ) {
     std::thread::spawn(move || loop {
         match phase.blocking_recv() {
@@ -106,8 +113,15 @@ pub fn drain_then_exit(
                     in_flight = in_flight.count(),
                     "listeners closed, draining"
                 );
+                if let Some(q) = &queue {
+                    q.stop();
+                }
                 std::thread::sleep(ACCEPT_GRACE);
                 in_flight.wait_quiet(DRAIN_QUIET);
+                // Bounded by pingora's own grace period, which ends the process.
+                if let Some(q) = &queue {
+                    q.wait_stopped(QUEUE_STOP_WAIT);
+                }
                 if let Err(e) = store.flush() {
                     tracing::error!(error = %e, "could not persist the replay store");
                 }

@@ -56,13 +56,19 @@ pub enum Reason {
     /// The upstream's answer was not a usable HTTP response (e.g. an
     /// unrequested `101 Switching Protocols`, endless interim responses).
     UpstreamInvalidResponse,
+    /// A queue-mode route's store is at its `max_bytes` budget: nothing
+    /// was acknowledged, the sender retries later.
+    QueueFull,
+    /// A queue-mode route's store could not take the delivery in time
+    /// (Redis down, disk failing): nothing was acknowledged.
+    QueueUnavailable,
     /// An unexpected internal failure; details are in the log only.
     Internal,
 }
 
 impl Reason {
     /// Every reason, for pre-registering metric label values.
-    pub const ALL: [Reason; 24] = [
+    pub const ALL: [Reason; 26] = [
         Reason::NoRoute,
         Reason::PayloadTooLarge,
         Reason::BadRequest,
@@ -86,6 +92,8 @@ impl Reason {
         Reason::UpstreamUnreachable,
         Reason::UpstreamTimeout,
         Reason::UpstreamInvalidResponse,
+        Reason::QueueFull,
+        Reason::QueueUnavailable,
         Reason::Internal,
     ];
 
@@ -110,6 +118,7 @@ impl Reason {
             | Reason::TimestampOutOfRange => 401,
             Reason::ReplayInFlight | Reason::ReplayDetected => 409,
             Reason::ReplayStoreFull | Reason::ReplayStoreUnavailable => 503,
+            Reason::QueueFull | Reason::QueueUnavailable => 503,
             Reason::UpstreamUnreachable | Reason::UpstreamInvalidResponse => 502,
             Reason::UpstreamTimeout => 504,
             Reason::Internal => 500,
@@ -142,6 +151,8 @@ impl Reason {
             Reason::UpstreamUnreachable => "upstream_unreachable",
             Reason::UpstreamTimeout => "upstream_timeout",
             Reason::UpstreamInvalidResponse => "upstream_invalid_response",
+            Reason::QueueFull => "queue_full",
+            Reason::QueueUnavailable => "queue_unavailable",
             Reason::Internal => "internal_error",
         }
     }
@@ -151,9 +162,12 @@ impl Reason {
     /// `Retry-After` seconds sent with the refusal, for reasons that pass.
     pub fn retry_after(self) -> Option<u32> {
         match self {
-            Reason::ReplayStoreFull | Reason::ReplayStoreUnavailable | Reason::Overloaded => {
-                Some(5)
-            }
+            Reason::ReplayStoreFull
+            | Reason::ReplayStoreUnavailable
+            | Reason::Overloaded
+            | Reason::QueueUnavailable => Some(5),
+            // The queue drains at the upstream's pace: give it time.
+            Reason::QueueFull => Some(30),
             Reason::ReplayInFlight => Some(1),
             _ => None,
         }

@@ -13,16 +13,19 @@ pub enum Outcome {
     Forwarded,
     /// An already-delivered request was acknowledged without forwarding.
     Duplicate,
+    /// Stored durably for later delivery and acknowledged (queue mode).
+    Queued,
     /// hookgate refused it.
     Rejected(Reason),
 }
 
 impl Outcome {
-    /// `forwarded`, `duplicate` or the rejection's label.
+    /// `forwarded`, `duplicate`, `queued` or the rejection's label.
     pub fn label(self) -> &'static str {
         match self {
             Outcome::Forwarded => "forwarded",
             Outcome::Duplicate => "duplicate",
+            Outcome::Queued => "queued",
             Outcome::Rejected(r) => r.label(),
         }
     }
@@ -56,6 +59,8 @@ pub struct RequestCtx {
     pub upstream_status: Option<u16>,
     /// The upstream address used.
     pub upstream_addr: Option<String>,
+    /// The queued delivery's id (queue mode).
+    pub delivery_id: Option<String>,
 }
 
 impl RequestCtx {
@@ -75,6 +80,7 @@ impl RequestCtx {
             upstream_wait: Duration::ZERO,
             upstream_status: None,
             upstream_addr: None,
+            delivery_id: None,
         }
     }
 

@@ -1,16 +1,19 @@
 //! `hookgate queue stats|list|show|retry|purge -c FILE`: operate the queue
-//! named by a config file, directly on its store.
+//! named by a config file.
 //!
-//! The embedded store's file is locked by the hookgate that serves it, so
-//! these commands run against a stopped instance's file (or a Redis shared
-//! with running ones); a running embedded instance is operated through its
-//! admin API, which calls the same [`super::ops`] functions.
+//! The command opens the store itself: a Redis store is shared with the
+//! running instances anyway, and a stopped instance's embedded file is free.
+//! A running instance holds its embedded file locked; then the command asks
+//! that instance's admin API (address and token from the same config file),
+//! which runs the same [`super::ops`] action and renders the same text or
+//! JSON. Either way, `show` prints headers with secrets redacted and never
+//! the body.
 
-use super::ops::{self, OpsError};
-use super::{DeliveryId, RetryTarget, StateFilter};
+use super::ops::{self, Action, Format, OpsError};
+use super::{DeliveryId, QueueError, RetryTarget, StateFilter};
 use crate::config::units::parse_duration;
 use clap::{Args, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -44,7 +47,7 @@ pub enum QueueCommand {
         #[arg(long, value_enum, default_value = "pending")]
         state: StateFilter,
         /// Most deliveries printed.
-        #[arg(long, default_value_t = 100)]
+        #[arg(long, default_value_t = ops::DEFAULT_LIST)]
         limit: usize,
     },
     /// One delivery: headers (credentials and signatures redacted) and body size.
@@ -124,73 +127,69 @@ fn parse_id(id: &str) -> Result<DeliveryId, String> {
     DeliveryId::parse(id).ok_or_else(|| format!("{id:?} is not a delivery id"))
 }
 
-fn render(json: bool, value: serde_json::Value, text: String) -> String {
-    if json {
-        format!("{value:#}\n")
-    } else {
-        text
-    }
-}
-
-async fn execute(cmd: &QueueCommand) -> Result<String, String> {
-    let common = cmd.common();
-    let cfg = crate::config::load(&common.config).map_err(|e| e.to_string())?;
-    let settings = cfg
-        .queue
-        .as_ref()
-        .ok_or_else(|| OpsError::NoQueue.to_string())?;
-    let store = super::open(settings).await.map_err(|e| e.to_string())?;
-    let store = store.as_ref();
-    let json = common.json;
-    let err = |e: OpsError| e.to_string();
-    match cmd {
-        QueueCommand::Stats { .. } => {
-            let s = ops::stats(store, &cfg).await.map_err(err)?;
-            Ok(render(json, ops::stats_json(&s), ops::stats_text(&s)))
-        }
+/// The operator action a command asks for.
+fn action(cmd: &QueueCommand) -> Result<Action, String> {
+    Ok(match cmd {
+        QueueCommand::Stats { .. } => Action::Stats,
         QueueCommand::List {
             route,
             state,
             limit,
             ..
-        } => {
-            let items = ops::list(store, &cfg, route, *state, *limit)
-                .await
-                .map_err(err)?;
-            Ok(render(json, ops::list_json(&items), ops::list_text(&items)))
-        }
-        QueueCommand::Show { id, .. } => {
-            let d = ops::show(store, parse_id(id)?).await.map_err(err)?;
-            let secret = ops::secret_headers(&cfg, &d.route);
-            Ok(render(
-                json,
-                ops::show_json(&d, &secret),
-                ops::show_text(&d, &secret),
-            ))
-        }
-        QueueCommand::Retry { route, id, .. } => {
-            let target = match id {
+        } => Action::List {
+            route: route.clone(),
+            state: *state,
+            limit: *limit,
+        },
+        QueueCommand::Show { id, .. } => Action::Show { id: parse_id(id)? },
+        QueueCommand::Retry { route, id, .. } => Action::Retry {
+            route: route.clone(),
+            target: match id {
                 Some(id) => RetryTarget::One(parse_id(id)?),
                 None => RetryTarget::AllDead,
-            };
-            let n = ops::retry(store, &cfg, route, target).await.map_err(err)?;
-            Ok(render(
-                json,
-                serde_json::json!({ "retried": n }),
-                format!("{n} dead letter(s) of route {route:?} queued for delivery again\n"),
-            ))
-        }
+            },
+        },
         QueueCommand::Purge {
             route, older_than, ..
-        } => {
-            let n = ops::purge(store, &cfg, route, *older_than)
-                .await
-                .map_err(err)?;
-            Ok(render(
-                json,
-                serde_json::json!({ "purged": n }),
-                format!("{n} dead letter(s) of route {route:?} deleted\n"),
-            ))
-        }
+        } => Action::Purge {
+            route: route.clone(),
+            older_than: *older_than,
+        },
+    })
+}
+
+async fn execute(cmd: &QueueCommand) -> Result<String, String> {
+    let common = cmd.common();
+    let action = action(cmd)?;
+    let format = if common.json {
+        Format::Json
+    } else {
+        Format::Text
+    };
+    let cfg = crate::config::load(&common.config).map_err(|e| e.to_string())?;
+    let settings = cfg
+        .queue
+        .as_ref()
+        .ok_or_else(|| OpsError::NoQueue.to_string())?;
+    match super::open(settings).await {
+        Ok(store) => ops::execute(store.as_ref(), &cfg, &action, format)
+            .await
+            .map_err(|e| e.to_string()),
+        Err(QueueError::InUse(_)) => through_admin(&common.config, &action, format),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Ask the running instance that holds the store.
+fn through_admin(config: &Path, action: &Action, format: Format) -> Result<String, String> {
+    let method = if action.writes() { "POST" } else { "GET" };
+    let answer = crate::admin_client::call(config, method, &action.target(format))?;
+    match answer.status {
+        200 => Ok(answer.body),
+        401 => Err(format!(
+            "the running hookgate holds the queue file and its admin API refused the request ({}): set [admin] token in this file to the running instance's token\n",
+            answer.body.trim_end()
+        )),
+        _ => Err(answer.body.trim_end().to_string()),
     }
 }

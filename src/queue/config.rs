@@ -65,7 +65,8 @@ pub struct QueueSettings {
 }
 
 impl QueueSettings {
-    /// One line for `check`: store, budget and takeover delay.
+    /// One line for `check`: store, budget and takeover delay (never the
+    /// Redis password).
     pub fn describe(&self) -> String {
         match &self.store {
             StoreSettings::Embedded { path } => format!(
@@ -73,12 +74,16 @@ impl QueueSettings {
                 path.display(),
                 ByteSize(self.max_bytes)
             ),
-            StoreSettings::Redis { allow_volatile, .. } => format!(
-                "redis (max_bytes {}, claim_idle {}{})",
+            StoreSettings::Redis {
+                url,
+                allow_volatile,
+            } => format!(
+                "redis {} (max_bytes {}, claim_idle {}{})",
+                crate::check::redact_url(url),
                 ByteSize(self.max_bytes),
                 Show::show(&self.claim_idle),
                 if *allow_volatile {
-                    ", allow_volatile: acknowledged deliveries are lost if Redis restarts without persistence"
+                    ", allow_volatile"
                 } else {
                     ""
                 }

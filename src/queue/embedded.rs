@@ -187,10 +187,9 @@ impl EmbeddedStore {
             .set_cache_size(CACHE_BYTES)
             .create(path)
             .map_err(|e| match e {
-                redb::DatabaseError::DatabaseAlreadyOpen => open_err(
-                    "already open in another process (a running hookgate?): use its admin API"
-                        .into(),
-                ),
+                redb::DatabaseError::DatabaseAlreadyOpen => {
+                    QueueError::InUse(path.display().to_string())
+                }
                 e => open_err(e.to_string()),
             })?;
         let txn = db.begin_write().map_err(|e| open_err(e.to_string()))?;

@@ -12,7 +12,7 @@ const RESULTS: [&str; 5] = [
     "delivered",
     "retryable_status",
     "rejected",
-    "connect_error",
+    "unreachable",
     "timeout",
 ];
 

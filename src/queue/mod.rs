@@ -29,6 +29,7 @@ pub mod metrics;
 pub mod ops;
 pub mod policy;
 pub mod redis;
+pub mod service;
 pub mod worker;
 
 pub use config::{queue_refusal, Delivery, DeliveryPolicy, QueueSettings, StoreSettings};
@@ -222,6 +223,10 @@ pub enum QueueError {
     /// Redis runs without `appendonly yes` and `allow_volatile` is not set.
     #[error("Redis at {0} does not persist (appendonly is not \"yes\"): acknowledged deliveries would be lost on a restart; enable appendonly or set [queue] allow_volatile = true")]
     Volatile(String),
+    /// The embedded file is held by another process: a running hookgate,
+    /// whose admin API operates it.
+    #[error("queue store {0} is open in another process (a running hookgate?)")]
+    InUse(String),
     /// The file could not be opened or is not a queue file.
     #[error("queue store {path}: {message}")]
     Open {

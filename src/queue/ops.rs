@@ -1,6 +1,12 @@
-//! Operator actions on the queue, shared by the CLI and the admin API:
-//! each is a plain function over a store and the loaded config, returning
-//! data plus text and JSON renderings.
+//! Operator actions on the queue, shared by the CLI and the admin API.
+//!
+//! An [`Action`] is what the operator asked (`stats`, `list`, `show`,
+//! `retry`, `purge`); it travels as an admin-API request
+//! ([`Action::target`], [`Action::from_target`]), and [`execute`] runs it
+//! against a store with the loaded config and renders the answer as text
+//! or JSON, so the CLI prints the same thing whether it opened the store
+//! itself or asked a running instance. Each step is also a plain function
+//! returning data.
 
 use super::{
     headers, DeliveryId, DeliveryState, QueueError, QueueStore, QueuedDelivery, RetryTarget,
@@ -14,6 +20,8 @@ use std::time::{Duration, SystemTime};
 
 /// Most deliveries one `list` returns.
 pub const MAX_LIST: usize = 10_000;
+/// Deliveries `list` returns when no limit is given.
+pub const DEFAULT_LIST: usize = 100;
 
 /// Why an operator action failed.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +43,266 @@ pub enum OpsError {
     /// The config has no `[queue]` table.
     #[error("the config has no [queue] table: no route queues deliveries")]
     NoQueue,
+    /// A request the admin API does not understand.
+    #[error("{0}")]
+    BadRequest(String),
+}
+
+impl OpsError {
+    /// The admin API's status for this error.
+    pub fn status(&self) -> u16 {
+        match self {
+            OpsError::Store(QueueError::Full { .. } | QueueError::Unavailable(_)) => 503,
+            OpsError::Store(_) => 500,
+            OpsError::UnknownRoute(_) | OpsError::NotFound { .. } | OpsError::NoQueue => 404,
+            OpsError::BadRequest(_) => 400,
+        }
+    }
+}
+
+/// One operator action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Depth per route and bytes used.
+    Stats,
+    /// A route's deliveries in a state, oldest first.
+    List {
+        /// Route name.
+        route: String,
+        /// Pending or dead.
+        state: StateFilter,
+        /// Most deliveries returned.
+        limit: usize,
+    },
+    /// One delivery's metadata and headers (secrets redacted), never its body.
+    Show {
+        /// The delivery.
+        id: DeliveryId,
+    },
+    /// Move dead letters back to pending.
+    Retry {
+        /// Route name.
+        route: String,
+        /// One dead letter or all of the route's.
+        target: RetryTarget,
+    },
+    /// Delete a route's dead letters.
+    Purge {
+        /// Route name.
+        route: String,
+        /// Only those dead longer than this.
+        older_than: Option<Duration>,
+    },
+}
+
+/// Text for people, JSON for scripts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// What the CLI prints by default.
+    Text,
+    /// `--json`, and the admin API's default.
+    Json,
+}
+
+impl Action {
+    /// Does it change the store (POST on the admin API)?
+    pub fn writes(&self) -> bool {
+        matches!(self, Action::Retry { .. } | Action::Purge { .. })
+    }
+
+    /// The admin-API path and query for this action, e.g.
+    /// `/queue/list?route=github&state=dead&limit=100&format=text`. Route
+    /// names, ids and durations need no escaping (config names are
+    /// `[A-Za-z0-9._-]`).
+    pub fn target(&self, format: Format) -> String {
+        let mut q: Vec<(&str, String)> = Vec::new();
+        let name = match self {
+            Action::Stats => "stats",
+            Action::List {
+                route,
+                state,
+                limit,
+            } => {
+                q.push(("route", route.clone()));
+                q.push(("state", state.as_str().into()));
+                q.push(("limit", limit.to_string()));
+                "list"
+            }
+            Action::Show { id } => {
+                q.push(("id", id.to_string()));
+                "show"
+            }
+            Action::Retry { route, target } => {
+                q.push(("route", route.clone()));
+                match target {
+                    RetryTarget::One(id) => q.push(("id", id.to_string())),
+                    RetryTarget::AllDead => q.push(("all_dead", "true".into())),
+                }
+                "retry"
+            }
+            Action::Purge { route, older_than } => {
+                q.push(("route", route.clone()));
+                q.push(("state", "dead".into()));
+                if let Some(d) = older_than {
+                    q.push(("older_than", format!("{}s", d.as_secs())));
+                }
+                "purge"
+            }
+        };
+        if format == Format::Text {
+            q.push(("format", "text".into()));
+        }
+        let query: Vec<String> = q.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        format!("/queue/{name}?{}", query.join("&"))
+    }
+
+    /// Parse an admin-API request (`name` is the path after `/queue/`,
+    /// `query` as sent). Unknown, repeated or malformed parameters are refused.
+    pub fn from_target(name: &str, query: &str) -> Result<(Action, Format), OpsError> {
+        let mut p = Params::parse(query)?;
+        let format = match p.take("format") {
+            None | Some("json") => Format::Json,
+            Some("text") => Format::Text,
+            Some(f) => return Err(bad(format!("format {f:?}: use json or text"))),
+        };
+        let action = match name {
+            "stats" => Action::Stats,
+            "list" => Action::List {
+                route: p.route()?,
+                state: match p.take("state") {
+                    None | Some("pending") => StateFilter::Pending,
+                    Some("dead") => StateFilter::Dead,
+                    Some(s) => return Err(bad(format!("state {s:?}: use pending or dead"))),
+                },
+                limit: match p.take("limit") {
+                    None => DEFAULT_LIST,
+                    Some(l) => l
+                        .parse()
+                        .map_err(|_| bad(format!("limit {l:?} is not a number")))?,
+                },
+            },
+            "show" => Action::Show { id: p.id()? },
+            "retry" => {
+                let route = p.route()?;
+                let target = match p.take("all_dead") {
+                    Some("true") => RetryTarget::AllDead,
+                    None => RetryTarget::One(p.id()?),
+                    Some(v) => return Err(bad(format!("all_dead {v:?}: use all_dead=true"))),
+                };
+                Action::Retry { route, target }
+            }
+            "purge" => {
+                let route = p.route()?;
+                if p.take("state") != Some("dead") {
+                    return Err(bad(
+                        "state=dead is required: pending deliveries are never thrown away".into(),
+                    ));
+                }
+                let older_than = p
+                    .take("older_than")
+                    .map(|d| crate::config::units::parse_duration(d).map_err(bad))
+                    .transpose()?;
+                Action::Purge { route, older_than }
+            }
+            other => {
+                return Err(bad(format!(
+                    "no queue action {other:?}: use stats, list, show, retry or purge"
+                )))
+            }
+        };
+        p.finish()?;
+        Ok((action, format))
+    }
+}
+
+fn bad(m: String) -> OpsError {
+    OpsError::BadRequest(m)
+}
+
+/// Query parameters, each taken at most once.
+struct Params<'a>(std::collections::BTreeMap<&'a str, &'a str>);
+
+impl<'a> Params<'a> {
+    fn parse(query: &'a str) -> Result<Self, OpsError> {
+        let mut map = std::collections::BTreeMap::new();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            if map.insert(k, v).is_some() {
+                return Err(bad(format!("parameter {k:?} given twice")));
+            }
+        }
+        Ok(Params(map))
+    }
+
+    fn take(&mut self, k: &str) -> Option<&'a str> {
+        self.0.remove(k)
+    }
+
+    fn route(&mut self) -> Result<String, OpsError> {
+        self.take("route")
+            .map(str::to_string)
+            .ok_or_else(|| bad("route=NAME is required".into()))
+    }
+
+    fn id(&mut self) -> Result<DeliveryId, OpsError> {
+        let v = self
+            .take("id")
+            .ok_or_else(|| bad("id=DELIVERY_ID is required".into()))?;
+        DeliveryId::parse(v).ok_or_else(|| bad(format!("{v:?} is not a delivery id")))
+    }
+
+    fn finish(self) -> Result<(), OpsError> {
+        match self.0.keys().next() {
+            Some(k) => Err(bad(format!("unknown parameter {k:?}"))),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Run `action` and render its answer.
+pub async fn execute(
+    store: &dyn QueueStore,
+    cfg: &Config,
+    action: &Action,
+    format: Format,
+) -> Result<String, OpsError> {
+    let render = |value: Value, text: String| match format {
+        Format::Json => format!("{value:#}\n"),
+        Format::Text => text,
+    };
+    Ok(match action {
+        Action::Stats => {
+            let s = stats(store, cfg).await?;
+            render(stats_json(&s), stats_text(&s))
+        }
+        Action::List {
+            route,
+            state,
+            limit,
+        } => {
+            let items = list(store, cfg, route, *state, *limit).await?;
+            render(list_json(&items), list_text(&items))
+        }
+        Action::Show { id } => {
+            let d = show(store, *id).await?;
+            let secret = secret_headers(cfg, &d.route);
+            render(show_json(&d, &secret), show_text(&d, &secret))
+        }
+        Action::Retry { route, target } => {
+            let n = retry(store, cfg, route, *target).await?;
+            render(
+                json!({ "retried": n }),
+                format!("{n} dead letter(s) of route {route:?} queued for delivery again\n"),
+            )
+        }
+        Action::Purge { route, older_than } => {
+            let n = purge(store, cfg, route, *older_than).await?;
+            render(
+                json!({ "purged": n }),
+                format!("{n} dead letter(s) of route {route:?} deleted\n"),
+            )
+        }
+    })
 }
 
 fn known_route(cfg: &Config, route: &str) -> Result<(), OpsError> {

@@ -15,8 +15,9 @@ use std::time::{Duration, SystemTime};
 pub enum AttemptResult {
     /// The upstream answered with this status.
     Status(u16),
-    /// No connection could be made (refused, unreachable, TLS failure).
-    ConnectError(String),
+    /// No usable answer: no connection (refused, TLS failure), or the
+    /// connection failed before a response arrived.
+    Unreachable(String),
     /// Connected, but no complete response in time.
     Timeout,
 }
@@ -70,7 +71,7 @@ pub fn result_label(r: &AttemptResult) -> &'static str {
         AttemptResult::Status(c) if (200..=299).contains(c) => "delivered",
         AttemptResult::Status(c) if retryable_status(*c) => "retryable_status",
         AttemptResult::Status(_) => "rejected",
-        AttemptResult::ConnectError(_) => "connect_error",
+        AttemptResult::Unreachable(_) => "unreachable",
         AttemptResult::Timeout => "timeout",
     }
 }
@@ -101,7 +102,7 @@ pub fn decide(
             }
         }
         AttemptResult::Status(c) => format!("status {c}"),
-        AttemptResult::ConnectError(e) => format!("connect error: {e}"),
+        AttemptResult::Unreachable(e) => format!("unreachable: {e}"),
         AttemptResult::Timeout => "timeout".to_string(),
     };
     if attempt >= policy.max_attempts {
@@ -193,7 +194,7 @@ mod tests {
             AttemptResult::Status(429),
             AttemptResult::Status(500),
             AttemptResult::Status(503),
-            AttemptResult::ConnectError("refused".into()),
+            AttemptResult::Unreachable("refused".into()),
             AttemptResult::Timeout,
         ] {
             let d = decide(&p, &at(r.clone()), 1, Duration::ZERO, 0.5);
@@ -296,8 +297,8 @@ mod tests {
         assert_eq!(result_label(&AttemptResult::Status(400)), "rejected");
         assert_eq!(result_label(&AttemptResult::Timeout), "timeout");
         assert_eq!(
-            result_label(&AttemptResult::ConnectError("x".into())),
-            "connect_error"
+            result_label(&AttemptResult::Unreachable("x".into())),
+            "unreachable"
         );
     }
 }

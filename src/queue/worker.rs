@@ -81,7 +81,7 @@ pub trait Deliver: Send + Sync {
 }
 
 /// A queue-mode route as the workers see it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueRoute {
     /// Route name.
     pub name: String,

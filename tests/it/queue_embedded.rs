@@ -142,7 +142,8 @@ fn a_file_already_open_is_refused_with_a_reason() {
         .err()
         .expect("second open refused");
     assert!(
-        err.to_string().contains("already open in another process"),
+        err.to_string()
+            .contains("is open in another process (a running hookgate?)"),
         "{err}"
     );
 }

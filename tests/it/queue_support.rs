@@ -348,7 +348,7 @@ impl Deliver for HttpDeliver {
     async fn deliver(&self, route: &str, a: &OutgoingAttempt) -> DeliveryResult {
         let Some(addr) = self.upstreams.get(route) else {
             return DeliveryResult {
-                result: AttemptResult::ConnectError(format!("no upstream for {route}")),
+                result: AttemptResult::Unreachable(format!("no upstream for {route}")),
                 retry_after: None,
             };
         };
@@ -373,7 +373,7 @@ impl Deliver for HttpDeliver {
                 retry_after: None,
             },
             Err(e) => DeliveryResult {
-                result: AttemptResult::ConnectError(e.to_string()),
+                result: AttemptResult::Unreachable(e.to_string()),
                 retry_after: None,
             },
         }

@@ -6,7 +6,9 @@ mod harness;
 mod admin;
 mod attacks;
 mod cli;
+
 mod connections;
+mod durable;
 mod forwarding;
 mod fuzz_corpus;
 mod limits;

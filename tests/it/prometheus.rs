@@ -72,7 +72,14 @@ fn rules_and_dashboard_use_only_exported_metrics() {
         p("server.key"),
         p("ca.pem")
     );
-    let gw = Gateway::start(&(tls + &route("p", "/p", up.addr, table)));
+    // And a queue-mode route, so the queue series exist.
+    let queued = route(
+        "q",
+        "/q",
+        up.addr,
+        "[route.delivery]\nmode = \"queue\"\n[queue]\npath = \"queue.redb\"\n",
+    );
+    let gw = Gateway::start(&(tls + &route("p", "/p", up.addr, table) + &queued));
     // The expiry gauge is published by the once-a-second upkeep task.
     eventually(Duration::from_secs(10), "the expiry gauge", || {
         gw.metrics()
@@ -90,13 +97,6 @@ fn rules_and_dashboard_use_only_exported_metrics() {
         .filter_map(|l| l.split_whitespace().next())
         .map(str::to_string)
         .collect();
-    // TODO(issue 11 integration): once the gateway registers QueueMetrics for
-    // queue-mode routes, start it with one and drop this: until then the
-    // queue series come from the library's QueueMetrics, registered the same way.
-    let mut exported = exported;
-    let queue = prometheus::Registry::new();
-    hookgate::queue::QueueMetrics::register(&queue, &["p".into()]).unwrap();
-    exported.extend(queue.gather().iter().map(|f| f.name().to_string()));
     let mut used =
         metric_names(&std::fs::read_to_string(repo("conf/prometheus/alerts.yml")).unwrap());
     for entry in std::fs::read_dir(repo("conf/grafana")).unwrap() {

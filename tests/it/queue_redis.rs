@@ -1,6 +1,7 @@
 //! The Redis Streams store: persistence check, takeover between instances,
 //! and failing closed when Redis is gone.
 
+use crate::harness::RedisServer;
 use crate::queue_support::*;
 use hookgate::queue::redis::{RedisOptions, RedisQueue};
 use hookgate::queue::{DeliveryId, LeaseResult, QueueError, QueueStore};
@@ -9,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 #[test]
 fn a_redis_without_persistence_is_refused_unless_allowed() {
-    let redis = AofRedis::start_with(false);
+    let redis = RedisServer::start();
     runtime().block_on(async {
         let err = RedisQueue::connect(&redis.url(), RedisOptions::default())
             .await
@@ -31,7 +32,7 @@ fn a_redis_without_persistence_is_refused_unless_allowed() {
 
 #[test]
 fn an_unreachable_redis_is_unavailable_within_the_deadline() {
-    let mut redis = AofRedis::start();
+    let mut redis = RedisServer::start_persistent();
     runtime().block_on(async {
         let store = redis_store(&redis, 1 << 30, "a").await;
         store.enqueue(delivery("a", b"x")).await.unwrap();
@@ -49,7 +50,7 @@ fn an_unreachable_redis_is_unavailable_within_the_deadline() {
 
 #[test]
 fn another_instance_takes_over_leases_after_claim_idle() {
-    let redis = AofRedis::start();
+    let redis = RedisServer::start_persistent();
     runtime().block_on(async {
         let a = redis_store(&redis, 1 << 30, "instance-a").await;
         let b = redis_store(&redis, 1 << 30, "instance-b").await;
@@ -110,7 +111,7 @@ fn another_instance_takes_over_leases_after_claim_idle() {
 
 #[test]
 fn a_long_attempt_keeps_its_lease_by_touching_it() {
-    let redis = AofRedis::start();
+    let redis = RedisServer::start_persistent();
     runtime().block_on(async {
         let a = redis_store(&redis, 1 << 30, "instance-a").await;
         let b = redis_store(&redis, 1 << 30, "instance-b").await;

@@ -1,13 +1,11 @@
-//! Shared pieces of the queue tests: a persistent `redis-server`, fresh
-//! stores of both kinds, a scripted loopback HTTP upstream that records
-//! every attempt, and a real HTTP deliverer.
-//!
-//! `AofRedis` is the queue's own copy of the harness's `RedisServer`
-//! pattern, with `--appendonly` switchable and a data directory; the
-//! `config` branch is deduplicating the Redis helpers, fold this in then.
+//! Shared pieces of the queue store tests: fresh stores of both kinds (on
+//! the harness's `RedisServer` with AOF), a scripted loopback HTTP upstream
+//! that records every attempt, and a test-only HTTP deliverer for driving
+//! the workers without a gateway (the gateway's own deliverer is tested end
+//! to end in `durable`).
 #![allow(dead_code)] // each queue test module uses a different part
 
-use crate::harness::free_port;
+use crate::harness::RedisServer;
 use async_trait::async_trait;
 use hookgate::queue::embedded::EmbeddedStore;
 use hookgate::queue::policy::{parse_retry_after, AttemptResult, DeliveryResult};
@@ -20,71 +18,10 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use std::collections::HashMap;
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
-
-/// A `redis-server` on a loopback port with its own data directory.
-pub struct AofRedis {
-    child: Child,
-    pub port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl AofRedis {
-    /// Persistent (`appendonly yes`), as the queue requires.
-    pub fn start() -> AofRedis {
-        Self::start_with(true)
-    }
-
-    pub fn start_with(appendonly: bool) -> AofRedis {
-        let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-            ])
-            .args(["--appendonly", if appendonly { "yes" } else { "no" }])
-            .arg("--dir")
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server is not installed: `make test` installs Debian's redis-server");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        AofRedis {
-            child,
-            port,
-            _dir: dir,
-        }
-    }
-
-    pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
-    }
-
-    /// `kill -9` the server (the store then answers `Unavailable`).
-    pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for AofRedis {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
 
 /// A directory on the target's disk (not tmpfs), so fsync costs what it costs.
 pub fn disk_dir() -> tempfile::TempDir {
@@ -104,7 +41,7 @@ pub struct Fixture {
     /// Lease takeover delay (Redis); the embedded store releases at once.
     pub claim_idle: Duration,
     pub kind: Kind,
-    pub redis: Option<AofRedis>,
+    pub redis: Option<RedisServer>,
     pub dir: tempfile::TempDir,
 }
 
@@ -135,7 +72,7 @@ pub async fn fixture(kind: Kind, max_bytes: u64) -> Fixture {
             }
         }
         Kind::Redis => {
-            let redis = AofRedis::start();
+            let redis = RedisServer::start_persistent();
             let store = redis_store(&redis, max_bytes, "test-consumer").await;
             Fixture {
                 store: Arc::new(store),
@@ -148,7 +85,7 @@ pub async fn fixture(kind: Kind, max_bytes: u64) -> Fixture {
     }
 }
 
-pub async fn redis_store(redis: &AofRedis, max_bytes: u64, consumer: &str) -> RedisQueue {
+pub async fn redis_store(redis: &RedisServer, max_bytes: u64, consumer: &str) -> RedisQueue {
     RedisQueue::connect(
         &redis.url(),
         RedisOptions {

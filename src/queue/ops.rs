@@ -605,6 +605,63 @@ mod tests {
     }
 
     #[test]
+    fn actions_travel_to_the_admin_api_and_back() {
+        let id = DeliveryId::new();
+        for action in [
+            Action::Stats,
+            Action::List {
+                route: "github".into(),
+                state: StateFilter::Dead,
+                limit: 7,
+            },
+            Action::Show { id },
+            Action::Retry {
+                route: "a.b-c_d".into(),
+                target: RetryTarget::One(id),
+            },
+            Action::Retry {
+                route: "r".into(),
+                target: RetryTarget::AllDead,
+            },
+            Action::Purge {
+                route: "r".into(),
+                older_than: Some(Duration::from_secs(7 * 86_400)),
+            },
+            Action::Purge {
+                route: "r".into(),
+                older_than: None,
+            },
+        ] {
+            for format in [Format::Text, Format::Json] {
+                let target = action.target(format);
+                let (path, query) = target.split_once('?').unwrap();
+                let name = path.strip_prefix("/queue/").unwrap();
+                assert_eq!(
+                    Action::from_target(name, query).unwrap(),
+                    (action.clone(), format),
+                    "{target}"
+                );
+            }
+        }
+        for (name, query, says) in [
+            ("list", "", "route=NAME is required"),
+            ("list", "route=r&state=gone", "state \"gone\""),
+            ("list", "route=r&route=s", "given twice"),
+            ("list", "route=r&extra=1", "unknown parameter \"extra\""),
+            ("show", "id=nope", "\"nope\" is not a delivery id"),
+            ("retry", "route=r", "id=DELIVERY_ID is required"),
+            ("purge", "route=r", "state=dead is required"),
+            ("purge", "route=r&state=pending", "state=dead is required"),
+            ("drop", "", "no queue action \"drop\""),
+            ("stats", "format=xml", "format \"xml\""),
+        ] {
+            let e = Action::from_target(name, query).unwrap_err();
+            assert_eq!(e.status(), 400);
+            assert!(e.to_string().contains(says), "{name}?{query}: {e}");
+        }
+    }
+
+    #[test]
     fn show_redacts_credentials_and_never_prints_the_body() {
         let d = delivery();
         let own = [HeaderName::from_static("x-custom-mac")];

@@ -200,3 +200,114 @@ fn check_refuses_out_of_range_and_missing_queue_settings() {
         "{err}"
     );
 }
+
+#[test]
+fn check_shows_how_each_route_delivers() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), QUEUED);
+    let text = std::fs::read_to_string(&cfg).unwrap()
+        + &route("d", "/hooks/d", "127.0.0.1:3000".parse().unwrap(), "");
+    std::fs::write(&cfg, text).unwrap();
+    let (ok, out, err) = hookgate(&["check"], &cfg);
+    assert!(ok, "{err}");
+    let store = format!(
+        "embedded {} (max_bytes 1GiB)",
+        dir.path().join("queue.redb").display()
+    );
+    assert!(out.contains(&format!("queue store: {store}\n")), "{out}");
+    assert!(
+        out.contains(&format!("  delivery: queue: ack 202, backoff 1s .. 10m with full jitter, dead after 3 attempts or 3d, concurrency 8; store {store}\n")),
+        "{out}"
+    );
+    assert!(
+        out.contains("  delivery: direct (the sender waits for the upstream's answer)\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn check_warns_about_a_volatile_redis_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), QUEUED);
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        "[queue]\npath = \"queue.redb\"\n",
+        "[queue]\nstore = \"redis\"\nredis_url = \"redis://:pw-in-url@127.0.0.1:6379/0\"\nallow_volatile = true\n",
+    );
+    std::fs::write(&cfg, text).unwrap();
+    let (ok, out, err) = hookgate(&["check"], &cfg);
+    assert!(ok, "{err}");
+    assert!(out.contains("warning: [queue] allow_volatile = true: hookgate runs on a Redis without appendonly, and a Redis restart loses deliveries it already acknowledged"), "{out}");
+    assert!(out.contains("queue store: redis redis://<redacted>@127.0.0.1:6379/0 (max_bytes 1GiB, claim_idle 1m, allow_volatile)"), "{out}");
+    assert!(!out.contains("pw-in-url"), "{out}");
+}
+
+#[test]
+fn the_admin_api_guards_the_queue_like_config_and_reload() {
+    let up = Upstream::start();
+    let token = "0123456789abcdef-queue-admin";
+    let routes = route(
+        "r",
+        "/hooks/r",
+        up.addr,
+        "[route.delivery]\nmode = \"queue\"\n[queue]\npath = \"queue.redb\"\n",
+    );
+    let g = Gateway::with_admin(
+        "token = \"env:HG_QUEUE_TOKEN\"",
+        &routes,
+        &[("HG_QUEUE_TOKEN", token)],
+        &[],
+    );
+    let admin = |method: &str, target: &str, headers: &[(&str, &str)]| {
+        let url = format!("http://{}{target}", g.admin);
+        let mut req = client().request(method.parse().unwrap(), url);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = req.send().unwrap();
+        (resp.status().as_u16(), resp.text().unwrap())
+    };
+    let bearer = format!("Bearer {token}");
+    let auth = [("authorization", bearer.as_str())];
+    assert_eq!(admin("GET", "/queue/stats", &[]).0, 401);
+    let (status, body) = admin("GET", "/queue/stats", &auth);
+    assert_eq!(status, 200, "{body}");
+    let stats: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(stats["routes"][0]["route"], "r");
+    let (status, body) = admin("GET", "/queue/stats?format=text", &auth);
+    assert!(status == 200 && body.starts_with("store: "), "{body}");
+    let cross = [
+        ("authorization", bearer.as_str()),
+        ("origin", "http://evil.example"),
+    ];
+    assert_eq!(admin("GET", "/queue/stats", &cross).0, 403);
+    let form = [
+        ("authorization", bearer.as_str()),
+        ("content-type", "text/plain"),
+    ];
+    assert_eq!(
+        admin("POST", "/queue/retry?route=r&all_dead=true", &form).0,
+        415
+    );
+    assert_eq!(
+        admin("GET", "/queue/retry?route=r&all_dead=true", &auth).0,
+        405
+    );
+    let (status, body) = admin("POST", "/queue/retry?route=r&all_dead=true", &auth);
+    assert_eq!((status, body.trim()), (200, "{\n  \"retried\": 0\n}"));
+    let (status, body) = admin("GET", "/queue/list?route=nope", &auth);
+    assert_eq!(status, 404, "{body}");
+    assert!(body.contains("no route named \"nope\""), "{body}");
+    assert_eq!(admin("GET", "/queue/list?route=r&limit=x", &auth).0, 400);
+    let missing = format!("/queue/show?id={}", hookgate::queue::DeliveryId::new());
+    assert_eq!(admin("GET", &missing, &auth).0, 404);
+    assert!(g.metric("hookgate_admin_refused_total{reason=\"unauthorized\"}") >= 1.0);
+}
+
+#[test]
+fn the_admin_api_without_a_queue_says_so() {
+    let up = Upstream::start();
+    let g = Gateway::start(&route("r", "/hooks/r", up.addr, ""));
+    let (status, body) = get(&format!("http://{}/queue/stats", g.admin)).unwrap();
+    assert_eq!(status, 404);
+    assert!(body.contains("no [queue] table"), "{body}");
+}

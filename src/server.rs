@@ -117,7 +117,7 @@ pub fn build(cfg: Config, upgrade: bool) -> anyhow::Result<Built> {
     }
     let in_flight = InFlight::new(metrics.in_flight.clone());
     let upstreams = Arc::new(Upstreams::default());
-    let queue = start_queue(&config, &metrics, &upstreams)?;
+    let queue = start_queue(&config, &metrics, &upstreams, upgrade)?;
     let queue_store = queue.as_ref().map(|q| q.store());
     let gateway = Gateway::new(
         config.clone(),
@@ -178,17 +178,21 @@ pub fn build(cfg: Config, upgrade: bool) -> anyhow::Result<Built> {
 
 /// Open the queue store (refusing to start when it cannot keep what it
 /// acknowledges) and start its workers, delivering through the gateway's
-/// own upstream forwarder and connection pool.
+/// own upstream forwarder and connection pool. On `upgrade` the old process
+/// has the sockets' hand-over behind it (`bootstrap`) and is draining: its
+/// embedded file is waited for, as long as its drain may take.
 fn start_queue(
     config: &Arc<ArcSwap<Config>>,
     metrics: &Arc<Metrics>,
     upstreams: &Arc<Upstreams>,
+    upgrade: bool,
 ) -> anyhow::Result<Option<Arc<QueueService>>> {
     let cfg = config.load();
     let Some(settings) = &cfg.queue else {
         return Ok(None);
     };
-    let queue = Arc::new(QueueService::open(settings, cfg.server.threads)?);
+    let handover = upgrade.then_some(cfg.server.shutdown_timeout + HANDOVER_SLACK);
+    let queue = Arc::new(QueueService::open(settings, cfg.server.threads, handover)?);
     let routes = crate::queue::ops::queue_routes(&cfg);
     let queue_metrics = Arc::new(QueueMetrics::register(metrics.registry(), &routes)?);
     queue.start(Wiring {
@@ -204,6 +208,9 @@ fn start_queue(
     tracing::info!(store = %settings.describe(), routes = ?routes, "queue store ready, workers started");
     Ok(Some(queue))
 }
+
+/// Beyond the old process's `shutdown_timeout`: the time it takes to exit.
+const HANDOVER_SLACK: Duration = Duration::from_secs(5);
 
 /// Build the configured replay store (shared by every config generation:
 /// changing `[replay]` needs a restart).

@@ -27,6 +27,8 @@ use tokio::task::JoinSet;
 
 /// How often the live config is compared with the routes the workers serve.
 const RELOAD_POLL: Duration = Duration::from_millis(500);
+/// How often an upgrading process tries the file the old one still holds.
+const HANDOVER_POLL: Duration = Duration::from_millis(100);
 
 /// The running queue: store, runtime, workers.
 pub struct QueueService {
@@ -66,15 +68,21 @@ impl QueueService {
     /// Open the store on a runtime of its own with `threads` workers. A Redis
     /// without persistence, a file another process holds, or a store that
     /// cannot be reached is an error: hookgate does not start acknowledging
-    /// deliveries it cannot keep.
-    pub fn open(settings: &QueueSettings, threads: usize) -> Result<Self, QueueError> {
+    /// deliveries it cannot keep. `handover`: during a binary upgrade the
+    /// old process holds the embedded file until it has drained; wait for it
+    /// that long (new connections wait in the listen backlog meanwhile).
+    pub fn open(
+        settings: &QueueSettings,
+        threads: usize,
+        handover: Option<Duration>,
+    ) -> Result<Self, QueueError> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads.max(1))
             .thread_name("hookgate-queue")
             .enable_all()
             .build()
             .map_err(|e| QueueError::Unavailable(format!("cannot start the queue runtime: {e}")))?;
-        let store = runtime.block_on(super::open(settings))?;
+        let store = runtime.block_on(open_waiting(settings, handover))?;
         let (stop, _) = watch::channel(false);
         Ok(QueueService {
             runtime,
@@ -115,6 +123,27 @@ impl QueueService {
             let _ = self.stopped.cond.wait_for(&mut done, timeout);
         }
         *done
+    }
+}
+
+/// [`super::open`], retrying while another process holds the file, for at
+/// most `handover`.
+async fn open_waiting(
+    settings: &QueueSettings,
+    handover: Option<Duration>,
+) -> Result<Arc<dyn QueueStore>, QueueError> {
+    let deadline = tokio::time::Instant::now() + handover.unwrap_or_default();
+    let mut logged = false;
+    loop {
+        match super::open(settings).await {
+            Err(QueueError::InUse(path)) if tokio::time::Instant::now() < deadline => {
+                if !std::mem::replace(&mut logged, true) {
+                    tracing::info!(%path, "upgrade: waiting for the old process to release the queue file");
+                }
+                tokio::time::sleep(HANDOVER_POLL).await;
+            }
+            other => return other,
+        }
     }
 }
 

@@ -646,3 +646,43 @@ fn a_store_that_cannot_keep_deliveries_refuses_to_start() {
         );
     }
 }
+
+#[test]
+fn an_upgrade_hands_the_queue_file_over_to_the_new_process() {
+    let port = free_port();
+    let mut old = Gateway::start(&(queued_route(&format!("127.0.0.1:{port}"), "") + EMBEDDED));
+    let mut acked = acknowledge(&old, 20);
+    let log = old.dir.path().join("new.log");
+    let mut new = std::process::Command::new(bin())
+        .args(["run", "--upgrade", "-c"])
+        .arg(&old.config)
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(std::fs::File::create(old.dir.path().join("new.err")).unwrap())
+        .spawn()
+        .unwrap();
+    let sock = old.dir.path().join("upgrade.sock");
+    eventually(
+        Duration::from_secs(20),
+        "the new process's upgrade socket",
+        || sock.exists(),
+    );
+    old.signal("QUIT");
+    assert_eq!(old.wait_exit(Duration::from_secs(20)), Some(0));
+    // The new process holds the sockets and, once the old one let go, the file.
+    let later = body(99);
+    let a = eventually_answer(|| send(&old, &later), 202);
+    acked.insert(
+        a.json["delivery_id"].as_str().unwrap().to_string(),
+        (later, a.request_id),
+    );
+    let up = Upstream::on(port, Behaviour::default());
+    let twice = all_arrive(|| up.received(), &acked, Duration::from_secs(60));
+    assert_eq!(twice, 0);
+    let new_log = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        new_log.contains("waiting for the old process to release the queue file"),
+        "{new_log}"
+    );
+    let _ = new.kill();
+    let _ = new.wait();
+}

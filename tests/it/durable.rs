@@ -448,10 +448,13 @@ fn eventually_answer(mut f: impl FnMut() -> Answer, status: u16) -> Answer {
     }
 }
 
+/// Per delivery id: (attempt number, when it arrived).
+type AttemptTimes = HashMap<String, Vec<(u32, Instant)>>;
+
 #[test]
 fn retry_after_is_honoured_and_backoff_grows_with_jitter() {
     // Attempt 1: 503 with Retry-After: 2; attempts 2-5: 503; attempt 6: 200.
-    let times: Arc<Mutex<HashMap<String, Vec<(u32, Instant)>>>> = Default::default();
+    let times: Arc<Mutex<AttemptTimes>> = Default::default();
     let up = {
         let times = times.clone();
         RawUpstream::start(move |_, r| {

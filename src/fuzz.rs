@@ -334,7 +334,7 @@ pub fn proxy_header(data: &[u8]) {
 /// backslash is left for an upstream to read differently from the route
 /// hookgate matched. Any violation panics, which the fuzzer reports.
 pub fn path_normaliser(data: &[u8]) {
-    use crate::proxy::target::{normalize_host, normalize_target};
+    use crate::target::{normalize_host, normalize_target};
     if let Ok(t) = normalize_target(data) {
         let path = t.path.as_str();
         assert!(path.starts_with('/'), "{path:?} is not absolute");

@@ -13,7 +13,7 @@ use super::upstream::{self, Resolve};
 use super::{bounded, limits, listener};
 use crate::allowlist::IpPolicy;
 use crate::identity::{ClientCertPolicy, IdentityRules};
-use crate::proxy::target::{normalize_host, normalize_path};
+use crate::target::{normalize_host, normalize_path};
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;

@@ -29,7 +29,6 @@ pub mod ctx;
 pub mod forward;
 pub mod replay_guard;
 pub mod respond;
-pub mod target;
 pub mod upstream;
 
 use crate::config::Config;

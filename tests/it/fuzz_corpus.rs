@@ -69,7 +69,7 @@ fn path_normaliser_seeds_never_route_a_bypass_to_the_open_route() {
             continue;
         }
         let raw = std::fs::read(&path).unwrap();
-        if let Ok(t) = hookgate::proxy::target::normalize_target(&raw) {
+        if let Ok(t) = hookgate::target::normalize_target(&raw) {
             assert_eq!(t.path, "/hooks/payments", "{name}");
         }
         n += 1;

@@ -4,6 +4,8 @@
 #   make bench hookgate side by side with nginx, nginx+njs and a minimal pingora proxy
 #              (BENCH_QUICK=1 for a short smoke run; README "Benchmarks")
 #   make fuzz  each fuzz target for FUZZ_SECONDS from its committed corpus (nightly; see tests/fuzz/README.md)
+#   make vectors  regenerate tests/fixtures/{sdk,derived}-vectors.json with the providers' own SDKs
+#              (Python venv + npm; `make test` only reads the committed fixtures)
 SHELL := /bin/bash
 CARGO ?= cargo
 CONFIG ?= conf/hookgate.toml
@@ -13,7 +15,7 @@ BENCH_PKGS := nginx-light libnginx-mod-http-js wrk redis-server openssl python3
 # Open-loop load generator (wrk2 is not packaged by Debian); pinned for repeatable runs.
 OHA_VERSION := 1.16.0
 
-.PHONY: run test build deps test-deps lint check bench bench-deps bench-micro certs fuzz
+.PHONY: run test build deps test-deps lint check bench bench-deps bench-micro certs fuzz vectors
 
 # Install Debian packages that are missing: via apt-get when root, otherwise say what to run.
 define ensure_pkgs
@@ -82,8 +84,7 @@ bench-micro:
 # Fuzzing needs nightly Rust and cargo-fuzz (installed from crates.io when
 # missing). New inputs go to tests/fuzz/work/ (not committed); crashes to
 # tests/fuzz/artifacts/: add a fixed crash to tests/fuzz/corpus/<target>/.
-# Leak detection is off: the generic verifier leaks its few config strings
-# once per load on purpose ('static scheme fields), which is not a fuzz finding.
+# Leak detection is on: a reload that leaks is a finding.
 FUZZ_SECONDS ?= 60
 FUZZ := $(CARGO) +nightly fuzz
 fuzz:
@@ -92,6 +93,20 @@ fuzz:
 	@set -e; for t in $$($(FUZZ) list --fuzz-dir tests/fuzz); do \
 	  mkdir -p tests/fuzz/work/$$t; \
 	  echo "== fuzzing $$t for $(FUZZ_SECONDS)s"; \
-	  ASAN_OPTIONS=detect_leaks=0 $(FUZZ) run --fuzz-dir tests/fuzz $$t tests/fuzz/work/$$t tests/fuzz/corpus/$$t -- \
-	    -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096 -detect_leaks=0; \
+	  $(FUZZ) run --fuzz-dir tests/fuzz $$t tests/fuzz/work/$$t tests/fuzz/corpus/$$t -- \
+	    -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096; \
 	done
+
+# Providers' own SDKs (PyPI into a local venv, npm into tests/vectors/node_modules,
+# both gitignored) sign a set of bodies into the committed fixture that
+# `make test` checks every preset against (CI needs no Python SDK).
+VECTORS_VENV ?= tests/vectors/.venv
+vectors:
+	python3 -m venv $(VECTORS_VENV)
+	$(VECTORS_VENV)/bin/pip install -q -r tests/vectors/requirements.txt
+	$(VECTORS_VENV)/bin/python tests/vectors/sign.py tests/fixtures/sdk-vectors.json
+	python3 tests/vectors/derive.py tests/fixtures/rows.json tests/fixtures/derived-vectors.json
+	cd tests/vectors && npm install --silent --no-audit --no-fund && node sign.mjs ../fixtures/sdk-vectors.json
+	$(CARGO) build --locked
+	$(VECTORS_VENV)/bin/python tests/vectors/check_sign.py target/debug/hookgate
+	$(CARGO) test --lib verify::tests::vectors

@@ -14,7 +14,7 @@ use std::time::SystemTime;
 fn verifier(scheme: &str, secret: &str) -> Verifier {
     let f: FileVerify =
         toml::from_str(&format!("scheme = {scheme:?}\nsecrets = [{secret:?}]")).unwrap();
-    Verifier::from_file(&f, Path::new(".")).unwrap()
+    Verifier::from_file(&f, Path::new("."), "test").unwrap()
 }
 
 fn bench(c: &mut Criterion) {

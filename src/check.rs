@@ -99,7 +99,15 @@ pub fn summary(cfg: &Config) -> String {
             Some(p) => format!(
                 "replay key {}, kept {}, duplicates {}",
                 match &p.key {
-                    crate::replay::KeySource::Header(h) => format!("header {h}"),
+                    crate::replay::KeySource::Header(h) => format!(
+                        "header {}{}",
+                        names(h),
+                        match &r.verifier {
+                            Some(v) if !h.iter().all(|n| v.signs_header(n.as_str())) =>
+                                " (not covered by the signature)",
+                            _ => "",
+                        }
+                    ),
                     crate::replay::KeySource::SignatureDigest => "signature digest".to_string(),
                 },
                 humantime::format_duration(p.retain),
@@ -112,6 +120,9 @@ pub fn summary(cfg: &Config) -> String {
         };
         let _ = writeln!(out, "  checks: {auth}; {replay}");
         let _ = writeln!(out, "  delivery: {}", delivery(cfg, r));
+        if let Some(h) = r.verifier.as_ref().and_then(|v| v.handshake()) {
+            let _ = writeln!(out, "  handshake: {}", h.describe());
+        }
     }
     out
 }
@@ -132,7 +143,7 @@ pub fn warnings(cfg: &Config) -> Vec<String> {
     let mut w = Vec::new();
     if cfg.admin.token.is_none() && !cfg.admin.listen.ip().is_loopback() {
         w.push(format!(
-            "[admin] listens on {} without a token: anyone who reaches it can read /config and POST /reload; set [admin] token = \"env:NAME\" or listen on 127.0.0.1",
+            "[admin] listens on {} without a token: anyone who reaches it can read /config, POST /reload and operate the queue (/queue/*); set [admin] token = \"env:NAME\" or listen on 127.0.0.1",
             cfg.admin.listen
         ));
     }
@@ -190,12 +201,20 @@ pub fn warnings(cfg: &Config) -> Vec<String> {
                     ));
                 }
                 if let Some(crate::replay::RouteReplay { key: crate::replay::KeySource::Header(h), .. }) = &r.replay {
-                    if v.signed_replay_header() != Some(h.as_str()) {
+                    if !h.iter().all(|n| v.signs_header(n.as_str())) {
                         w.push(format!(
-                            "route {:?}: replay key header {h} is not covered by the signature; a replayer can change it (the default, the signature digest, cannot be)",
-                            r.name
+                            "route {:?}: replay key header {} is not covered by the signature: a replayer who changes it gets the delivery forwarded again",
+                            r.name,
+                            names(h)
                         ));
                     }
+                }
+                if r.replay.is_none() && v.tolerance().is_none() {
+                    w.push(format!(
+                        "route {:?}: no replay protection and no timestamp: {} (set [route.replay] key = \"header:NAME\" if the provider sends a delivery id)",
+                        r.name,
+                        v.provider().map_or("generic signs nothing unique per delivery", |p| p.replay.why())
+                    ));
                 }
                 if v.secrets_inline() {
                     w.push(format!("route {:?} has a secret written inline in the file: prefer env:NAME or file:/path", r.name));
@@ -207,6 +226,11 @@ pub fn warnings(cfg: &Config) -> Vec<String> {
         }
     }
     w
+}
+
+/// `a|b` for a list of header alternatives.
+fn names(h: &[http::HeaderName]) -> String {
+    h.iter().map(|n| n.as_str()).collect::<Vec<_>>().join("|")
 }
 
 /// A Redis URL without its password.

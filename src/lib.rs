@@ -31,5 +31,6 @@ pub mod secret;
 pub mod server;
 pub mod sign;
 pub mod sockets;
+pub mod target;
 pub mod tls;
 pub mod verify;

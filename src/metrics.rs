@@ -295,6 +295,7 @@ impl Metrics {
         self.requests.with_label_values(&[route, "forwarded"]);
         self.requests.with_label_values(&[route, "duplicate"]);
         self.requests.with_label_values(&[route, "queued"]);
+        self.requests.with_label_values(&[route, "handshake"]);
         for r in [
             "reserved",
             "committed",

@@ -41,6 +41,8 @@ pub enum Reason {
     TimestampInvalid,
     /// The timestamp lies outside the route's tolerance window.
     TimestampOutOfRange,
+    /// The signing certificate the message names could not be fetched (the sender retries).
+    SigningKeyUnavailable,
     /// The same delivery is currently being forwarded.
     ReplayInFlight,
     /// The delivery was already forwarded successfully (when `on_duplicate = "reject"`).
@@ -68,7 +70,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, for pre-registering metric label values.
-    pub const ALL: [Reason; 26] = [
+    pub const ALL: [Reason; 27] = [
         Reason::NoRoute,
         Reason::PayloadTooLarge,
         Reason::BadRequest,
@@ -85,6 +87,7 @@ impl Reason {
         Reason::TimestampMissing,
         Reason::TimestampInvalid,
         Reason::TimestampOutOfRange,
+        Reason::SigningKeyUnavailable,
         Reason::ReplayInFlight,
         Reason::ReplayDetected,
         Reason::ReplayStoreFull,
@@ -117,7 +120,9 @@ impl Reason {
             | Reason::TimestampInvalid
             | Reason::TimestampOutOfRange => 401,
             Reason::ReplayInFlight | Reason::ReplayDetected => 409,
-            Reason::ReplayStoreFull | Reason::ReplayStoreUnavailable => 503,
+            Reason::ReplayStoreFull
+            | Reason::ReplayStoreUnavailable
+            | Reason::SigningKeyUnavailable => 503,
             Reason::QueueFull | Reason::QueueUnavailable => 503,
             Reason::UpstreamUnreachable | Reason::UpstreamInvalidResponse => 502,
             Reason::UpstreamTimeout => 504,
@@ -144,6 +149,7 @@ impl Reason {
             Reason::TimestampMissing => "timestamp_missing",
             Reason::TimestampInvalid => "timestamp_invalid",
             Reason::TimestampOutOfRange => "timestamp_out_of_range",
+            Reason::SigningKeyUnavailable => "signing_key_unavailable",
             Reason::ReplayInFlight => "replay_in_flight",
             Reason::ReplayDetected => "replay_detected",
             Reason::ReplayStoreFull => "replay_store_full",
@@ -164,6 +170,7 @@ impl Reason {
         match self {
             Reason::ReplayStoreFull
             | Reason::ReplayStoreUnavailable
+            | Reason::SigningKeyUnavailable
             | Reason::Overloaded
             | Reason::QueueUnavailable => Some(5),
             // The queue drains at the upstream's pace: give it time.

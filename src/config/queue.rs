@@ -7,7 +7,8 @@ use super::error::Collector;
 use super::file::{FileQueue, FileQueueStore, FileRoute, FileRouteDelivery};
 use super::replay::Recorded;
 use super::units::Show;
-use crate::queue::{queue_refusal, Delivery, DeliveryPolicy, QueueSettings, StoreSettings};
+use crate::queue::{Delivery, DeliveryPolicy, QueueSettings, StoreSettings};
+use crate::verify::Verifier;
 use std::path::Path;
 use toml::Spanned;
 
@@ -147,13 +148,13 @@ pub fn check_store_present(
     }
 }
 
-/// Validate route `key`'s `[route.delivery]`; `scheme` is its verifier's
-/// scheme name, when it has one.
+/// Validate route `key`'s `[route.delivery]`; `verifier` is its verifier,
+/// whose preset says whether its sender needs the app's own answer.
 pub fn validate_route(
     c: &mut Collector,
     key: &str,
     f: &FileRouteDelivery,
-    scheme: Option<&str>,
+    verifier: Option<&Verifier>,
 ) -> Result<Delivery, Recorded> {
     let k = |name: &str| format!("{key}.delivery.{name}");
     let tuned = [
@@ -177,13 +178,15 @@ pub fn validate_route(
         };
     }
     let mode_span = f.mode.as_ref().map(|m| m.span());
-    if let Some((scheme, why)) = scheme.and_then(|s| Some((s, queue_refusal(s)?))) {
-        c.push(
-            k("mode"),
-            format!("scheme {scheme:?} cannot be queued: {why}"),
-            mode_span,
-        );
-        return Err(Recorded);
+    if let Some(v) = verifier {
+        if let Some(why) = v.queue_refusal() {
+            c.push(
+                k("mode"),
+                format!("scheme {:?} cannot be queued: {why}", v.scheme_name()),
+                mode_span,
+            );
+            return Err(Recorded);
+        }
     }
     let errors_before = c.error_count();
     let ack_status = ack_status(c, &k("ack_status"), f.ack_status.as_ref());

@@ -8,8 +8,8 @@ use super::runtime::Route;
 use super::units::Show;
 use crate::replay::config::SKEW;
 use crate::replay::{KeySource, ReplaySettings, RouteReplay, StoreKind};
+use crate::verify::{DefaultKey, Verifier};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Validate `[replay]`.
 pub fn validate_store(c: &mut Collector, f: &FileReplay) -> Option<ReplaySettings> {
@@ -168,55 +168,35 @@ pub fn check_reservation_ttl(
     }
 }
 
-/// The route's scheme, as far as replay protection is concerned.
-pub struct Scheme {
-    /// The delivery-id header, when the signature covers it.
-    pub signed_id: Option<&'static str>,
-    /// The timestamp tolerance (`None`: the scheme has no timestamp).
-    pub tolerance: Option<Duration>,
-    /// Is there a verifier at all?
-    pub verified: bool,
-}
-
 /// The error has been recorded in the collector (with its key and line).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Recorded;
 
-/// Validate route `key`'s `[route.replay]`; `Ok(None)`: no replay protection.
+/// Validate route `key`'s `[route.replay]` against the route's verifier;
+/// `Ok(None)`: no replay protection (`key = "none"`, or the scheme's default).
+///
+/// The default key comes from the preset's row and obeys one rule: it never
+/// makes two distinct real deliveries collide, so it is never a shared token
+/// or credential, and `key = "signature"` is refused for those schemes.
 pub fn validate_route(
     c: &mut Collector,
     key: &str,
     f: &FileRouteReplay,
-    s: &Scheme,
+    verifier: Option<&Verifier>,
 ) -> Result<Option<RouteReplay>, Recorded> {
-    let key_span = f.key.as_ref().map(|k| k.span());
-    let source = match f.key.as_ref().map(|k| k.get_ref()) {
-        Some(FileReplayKey::None) => return Ok(None),
-        Some(FileReplayKey::Signature) if !s.verified => {
-            c.push(
-                format!("{key}.replay.key"),
-                "\"signature\" needs a [route.verify] table",
-                key_span,
-            );
-            return Err(Recorded);
-        }
-        Some(FileReplayKey::Signature) => KeySource::SignatureDigest,
-        Some(FileReplayKey::Header(h)) => KeySource::Header(h.clone()),
-        None => match s.signed_id {
-            Some(h) => KeySource::Header(http::HeaderName::from_static(h)),
-            None if s.verified => KeySource::SignatureDigest,
-            None => return Ok(None),
-        },
+    let Some(source) = key_source(c, key, f, verifier)? else {
+        return Ok(None);
     };
+    let tolerance = verifier.and_then(|v| v.tolerance());
     let ttl_key = format!("{key}.replay.ttl");
     let ttl = f.ttl.as_ref();
-    let retain = match (s.tolerance, ttl) {
+    let retain = match (tolerance, ttl) {
         (_, Some(t)) => {
             let v = REPLAY_TTL.check(t.get_ref().0).map_err(|m| {
                 c.push(&ttl_key, m, Some(t.span()));
                 Recorded
             })?;
-            let window = s.tolerance.map(|tol| tol * 2 + SKEW);
+            let window = tolerance.map(|tol| tol * 2 + SKEW);
             if let Some(w) = window.filter(|w| v < *w) {
                 c.push(
                     &ttl_key,
@@ -239,5 +219,40 @@ pub fn validate_route(
             .as_ref()
             .map(|o| *o.get_ref())
             .unwrap_or_default(),
+    }))
+}
+
+/// Where route `key`'s delivery key comes from: `key` as written, else the
+/// scheme's default; `Ok(None)`: no replay protection.
+fn key_source(
+    c: &mut Collector,
+    key: &str,
+    f: &FileRouteReplay,
+    verifier: Option<&Verifier>,
+) -> Result<Option<KeySource>, Recorded> {
+    let key_span = f.key.as_ref().map(|k| k.span());
+    let refuse = |m: String| {
+        c.push(format!("{key}.replay.key"), m, key_span);
+        Err(Recorded)
+    };
+    Ok(Some(match (f.key.as_ref().map(|k| k.get_ref()), verifier) {
+        (Some(FileReplayKey::None), _) => return Ok(None),
+        (Some(FileReplayKey::Signature), None) => {
+            return refuse("\"signature\" needs a [route.verify] table".into())
+        }
+        (Some(FileReplayKey::Signature), Some(v)) if v.credential_only() => {
+            return refuse(format!(
+                "\"signature\": {} sends the same token or credentials on every delivery, so every delivery after the first would be dropped as a duplicate; use \"header:NAME\" or \"none\"",
+                v.scheme_name()
+            ))
+        }
+        (Some(FileReplayKey::Signature), Some(_)) => KeySource::SignatureDigest,
+        (Some(FileReplayKey::Header(h)), _) => KeySource::Header(vec![h.clone()]),
+        (None, Some(v)) => match v.default_replay_key() {
+            DefaultKey::Header(names, _) => KeySource::Header(names.clone()),
+            DefaultKey::Signature => KeySource::SignatureDigest,
+            DefaultKey::None => return Ok(None),
+        },
+        (None, None) => return Ok(None),
     }))
 }

@@ -6,14 +6,14 @@
 use super::defaults::MAX_BODY;
 use super::error::Collector;
 use super::file::{FileClientCert, FileRoute};
-use super::replay::{self, Scheme};
+use super::replay;
 use super::runtime::{Limits, Route};
 use super::units::ByteSize;
 use super::upstream::{self, Resolve};
 use super::{bounded, limits, listener};
 use crate::allowlist::IpPolicy;
 use crate::identity::{ClientCertPolicy, IdentityRules};
-use crate::proxy::target::{normalize_host, normalize_path};
+use crate::target::{normalize_host, normalize_path};
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
@@ -91,7 +91,7 @@ fn validate(c: &mut Collector, r: &FileRoute, x: &RouteCtx<'_>) -> Option<Route>
     let verifier = r
         .verify
         .as_ref()
-        .and_then(|v| super::verify::validate(c, key, x.index, v, x.base_dir));
+        .and_then(|v| super::verify::validate(c, r.name.get_ref(), key, x.index, v, x.base_dir));
     let client_cert = r.client_cert.as_ref().map(|cc| client_cert(c, key, cc));
     let allow = listener::ip_list(c, key, "allow_ips", &r.allow_ips, x.base_dir);
     let deny = listener::ip_list(c, key, "deny_ips", &r.deny_ips, x.base_dir);
@@ -107,18 +107,8 @@ fn validate(c: &mut Collector, r: &FileRoute, x: &RouteCtx<'_>) -> Option<Route>
             Some(r.name.span()),
         );
     }
-    let scheme = Scheme {
-        signed_id: verifier.as_ref().and_then(|v| v.signed_replay_header()),
-        tolerance: verifier.as_ref().and_then(|v| v.tolerance()),
-        verified: verifier.is_some(),
-    };
-    let replay = replay::validate_route(c, key, &r.replay, &scheme);
-    let delivery = super::queue::validate_route(
-        c,
-        key,
-        &r.delivery,
-        verifier.as_ref().map(|v| v.scheme_name()),
-    );
+    let replay = replay::validate_route(c, key, &r.replay, verifier.as_ref());
+    let delivery = super::queue::validate_route(c, key, &r.delivery, verifier.as_ref());
     // Anything recorded for this route means it is not built.
     if c.error_count() > errors_before {
         return None;

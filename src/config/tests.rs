@@ -392,11 +392,12 @@ fn route_replay_defaults_follow_the_scheme() {
     .unwrap();
     assert_eq!(
         p.key,
-        KeySource::Header(http::HeaderName::from_static("webhook-id"))
+        KeySource::Header(vec![http::HeaderName::from_static("webhook-id")])
     );
     assert_eq!(p.retain, Duration::from_secs(660));
-    // No signed id: the signature digest; no timestamp: 72h.
-    let p = verified("github", "s", "").unwrap();
+    // Signed bytes unique per delivery, no delivery id: the signature
+    // digest; no timestamp: 72h.
+    let p = verified("coinbase", "s", "").unwrap();
     assert_eq!(
         (p.key, p.retain, p.on_duplicate),
         (
@@ -404,6 +405,11 @@ fn route_replay_defaults_follow_the_scheme() {
             Duration::from_secs(72 * 3600),
             OnDuplicate::Ack
         )
+    );
+    // A delivery id the signature does not cover, when that is all there is.
+    assert_eq!(
+        verified("github", "s", "").unwrap().key,
+        KeySource::Header(vec![http::HeaderName::from_static("x-github-delivery")])
     );
     assert_eq!(
         verified("github", "s", "[route.replay]\nkey = \"none\"\n"),
@@ -422,6 +428,90 @@ fn route_replay_defaults_follow_the_scheme() {
     assert!(
         msg.starts_with("must cover twice the timestamp tolerance plus skew (11m)"),
         "{msg}"
+    );
+}
+
+/// D1: a shared token or Basic credential is the same on every delivery, so
+/// it is never the replay key: not by default, and `key = "signature"` is
+/// refused with its key and line.
+#[test]
+fn token_and_basic_schemes_never_key_on_the_credential() {
+    use crate::replay::KeySource;
+    for (scheme, secret) in [
+        ("gitlab", "t"),
+        ("okta", "t"),
+        ("basic-auth", "u:p"),
+        ("postmark", "u:p"),
+    ] {
+        let verify = format!("[route.verify]\nscheme = \"{scheme}\"\nsecrets = [\"{secret}\"]\n");
+        let src = BASE.replace("allow_unauthenticated = true\n", &verify);
+        let replay = parse(Path::new("x.toml"), &src).unwrap().routes[0]
+            .replay
+            .clone();
+        assert!(
+            replay.is_none_or(|p| p.key != KeySource::SignatureDigest),
+            "{scheme}"
+        );
+        let src = format!("{src}[route.replay]\nkey = \"signature\"\n");
+        let msg = one_error(
+            &src,
+            "route \"github\".replay.key",
+            line_of(&src, "key = \"signature\""),
+        );
+        assert!(
+            msg.contains("every delivery after the first"),
+            "{scheme}: {msg}"
+        );
+    }
+}
+
+/// The `[route.verify]` keys handshakes and fetched certificates need are
+/// checked at load like every other key: the error names the key and its
+/// line, or the `scheme` line when a required one is missing.
+#[test]
+fn handshake_and_certificate_keys_are_refused_with_key_and_line() {
+    let verify = |table: &str| BASE.replace("allow_unauthenticated = true\n", table);
+    for (table, key, at) in [
+        (
+            "[route.verify]\nscheme = \"github\"\nsecrets = [\"s\"]\ntopic_arns = [\"arn:aws:sns:x\"]\n",
+            "topic_arns",
+            "topic_arns",
+        ),
+        (
+            "[route.verify]\nscheme = \"amazon-sns\"\n",
+            "topic_arns",
+            "amazon-sns",
+        ),
+        (
+            "[route.verify]\nscheme = \"paypal\"\n",
+            "webhook_id",
+            "paypal",
+        ),
+        (
+            "[route.verify]\nscheme = \"github\"\nsecrets = [\"s\"]\njwks_file = \"keys.json\"\n",
+            "jwks_file",
+            "jwks_file",
+        ),
+        (
+            "[route.verify]\nscheme = \"meta\"\nsecrets = [\"s\"]\n",
+            "verify_token",
+            "meta",
+        ),
+    ] {
+        let src = verify(table);
+        let msg = one_error(
+            &src,
+            &format!("route \"github\".verify.{key}"),
+            line_of(&src, at),
+        );
+        assert!(!msg.is_empty(), "{table}");
+    }
+    // A value of the wrong type names its key, never its value.
+    let src = verify("[route.verify]\nscheme = \"asana\"\nstate_dir = 7\n");
+    one_error(
+        &src,
+        "route \"github\".verify.state_dir",
+        line_of(&src, "state_dir"),
     );
 }
 
@@ -845,6 +935,7 @@ fn presets_that_need_the_apps_answer_cannot_be_queued() {
             "s3cr3t-s3cr3t-s3cr3t",
             "public_url = \"https://hooks.example.com\"\n",
         ),
+        ("microsoft-teams", "c2VjcmV0LXNlY3JldC1zZWNyZXQ=", ""),
     ] {
         let verify =
             format!("[route.verify]\nscheme = \"{scheme}\"\nsecrets = [\"{secret}\"]\n{extra}");
@@ -866,6 +957,13 @@ fn presets_that_need_the_apps_answer_cannot_be_queued() {
             .replace("[queue]\npath = \"q\"\n", "");
         assert!(errs(&direct).is_empty(), "{scheme}: {:?}", errs(&direct));
     }
+    // The rule lives on the preset rows.
+    let refused: Vec<&str> = crate::verify::providers::PROVIDERS
+        .iter()
+        .filter(|p| p.queueing != crate::verify::spec::Queueing::Allowed)
+        .map(|p| p.name)
+        .collect();
+    assert_eq!(refused, ["slack", "twilio", "discord", "microsoft-teams"]);
 }
 
 #[test]

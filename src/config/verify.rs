@@ -6,10 +6,12 @@ use super::error::{Collector, Seg};
 use crate::verify::{FileVerify, Verifier};
 use std::path::Path;
 
-/// Build route `key`'s verifier (`index` is the route's position among
-/// `[[route]]` tables, to find lines of keys the verifier reports).
+/// Build route `name`'s verifier (`key` is how errors name the route; `index`
+/// is its position among `[[route]]` tables, to find lines of keys the
+/// verifier reports).
 pub fn validate(
     c: &mut Collector,
+    name: &str,
     key: &str,
     index: usize,
     v: &FileVerify,
@@ -31,7 +33,7 @@ pub fn validate(
             return None;
         }
     }
-    match Verifier::from_file(v, base_dir) {
+    match Verifier::from_file(v, base_dir, name) {
         Ok(verifier) => Some(verifier),
         Err(e) => {
             // `verify.secrets[1]` → the second secret's span; `verify.x` → x's line.

@@ -6,14 +6,23 @@
 //! timestamp headers → declared body length.
 
 use super::ctx::RequestCtx;
-use super::target::{normalize_host, normalize_target, Host, Target};
 use super::{Conn, Downstream};
 use crate::config::{Config, Route};
 use crate::reject::{Reason, Rejection};
-use crate::verify::{Precheck, RequestParts};
+use crate::target::{normalize_host, normalize_target, Host, Target};
+use crate::verify::{BeforeBody, Precheck, Reply, RequestParts};
 use http::header::HeaderName;
 use std::sync::Arc;
 use std::time::SystemTime;
+
+/// What the header checks decided.
+pub enum Admission {
+    /// Read the body and carry on (boxed: a reply is a fraction of its size).
+    Admitted(Box<Admitted>),
+    /// The route's verifier answered a handshake from the request line and
+    /// headers alone: send this, read nothing, forward nothing.
+    Answered(Reply),
+}
 
 /// A request that passed every header check.
 pub struct Admitted {
@@ -31,6 +40,9 @@ pub struct Admitted {
     pub declared: Option<u64>,
     /// The time signatures and timestamps are checked against.
     pub now: SystemTime,
+    /// SHA-256 of the signature that verified, set by the verify stage: the
+    /// replay key of schemes whose signed bytes are unique per delivery.
+    pub signature_digest: Option<String>,
 }
 
 /// Run the header checks.
@@ -39,7 +51,7 @@ pub fn admit(
     conn: &Conn,
     cfg: &Config,
     ctx: &mut RequestCtx,
-) -> Result<Admitted, Rejection> {
+) -> Result<Admission, Rejection> {
     let req = session.req_header();
     check_framing(req, cfg)?;
     let raw = raw_target(session);
@@ -89,11 +101,14 @@ pub fn admit(
     // without a valid-looking signature cannot make hookgate buffer a body.
     let now = SystemTime::now();
     let precheck = match &route.verifier {
-        Some(v) => Some(v.precheck(&request_parts(session, &target), now)?),
+        Some(v) => match v.before_body(&request_parts(session, &target), now)? {
+            BeforeBody::Continue(pre) => Some(pre),
+            BeforeBody::Answer(reply) => return Ok(Admission::Answered(reply)),
+        },
         None => None,
     };
     let declared = super::body::declared_length(session, route.max_body_bytes)?;
-    Ok(Admitted {
+    Ok(Admission::Admitted(Box::new(Admitted {
         route,
         target,
         host,
@@ -101,7 +116,8 @@ pub fn admit(
         precheck,
         declared,
         now,
-    })
+        signature_digest: None,
+    })))
 }
 
 /// The request as the verification engine sees it: URL-signing schemes get

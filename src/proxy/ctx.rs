@@ -15,16 +15,19 @@ pub enum Outcome {
     Duplicate,
     /// Stored durably for later delivery and acknowledged (queue mode).
     Queued,
+    /// hookgate answered the provider's endpoint-verification handshake itself.
+    Handshake,
     /// hookgate refused it.
     Rejected(Reason),
 }
 
 impl Outcome {
-    /// `forwarded`, `duplicate`, `queued` or the rejection's label.
+    /// `forwarded`, `duplicate`, `handshake`, `queued` or the rejection's label.
     pub fn label(self) -> &'static str {
         match self {
             Outcome::Forwarded => "forwarded",
             Outcome::Duplicate => "duplicate",
+            Outcome::Handshake => "handshake",
             Outcome::Queued => "queued",
             Outcome::Rejected(r) => r.label(),
         }

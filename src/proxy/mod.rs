@@ -3,17 +3,22 @@
 //!
 //! 1. [`admit`]: framing, target and host normalisation, allowlists, route,
 //!    client certificate, signature headers; no body is read yet, so a
-//!    sender who cannot authenticate never makes hookgate buffer one;
+//!    sender who cannot authenticate never makes hookgate buffer one. A
+//!    handshake the route's verifier answers from the request line and
+//!    headers alone (Meta `hub.challenge`, Dropbox `challenge`, Asana
+//!    `X-Hook-Secret`...) ends here;
 //! 2. [`body`]: the body, leased from the global budget, read whole into a
 //!    bounded buffer under a deadline;
-//! 3. verify: the signature over those exact bytes;
+//! 3. verify: the signature over those exact bytes; a signed handshake
+//!    (Zoom, Twitch, Slack, SNS...) is answered here, once verified;
 //! 4. deliver: replay reservation, then either [`forward`] the verified
 //!    bytes and relay the upstream's answer (direct mode), or [`enqueue`]
 //!    them durably and acknowledge (queue mode; the workers deliver later
 //!    through the same [`forward::send`], see [`deliverer`]).
 //!
-//! Each stage either continues or yields a [`Rejection`], which becomes a
-//! response in one place ([`respond`]). The request's [`Outcome`] is counted
+//! Each stage either continues, yields a handshake answer (never reserved,
+//! never forwarded, counted as `handshake`), or yields a [`Rejection`]; every
+//! answer hookgate makes itself is written in one place ([`respond`]). The request's [`Outcome`] is counted
 //! before its response goes out, so whoever sees the response also sees the
 //! metric. The in-flight count and the replay reservation are guards that
 //! settle on drop: a request that panics or is cancelled leaks neither.
@@ -28,7 +33,6 @@ pub mod enqueue;
 pub mod forward;
 pub mod replay_guard;
 pub mod respond;
-pub mod target;
 pub mod upstream;
 
 use crate::config::Config;
@@ -38,7 +42,8 @@ use crate::metrics::Metrics;
 use crate::queue::QueueStore;
 use crate::reject::Rejection;
 use crate::replay::ReplayStore;
-use admit::Admitted;
+use crate::verify::Reply;
+use admit::{Admission, Admitted};
 use arc_swap::ArcSwap;
 use body::{BodyLimits, Buffered};
 use budget::BodyBudget;
@@ -86,6 +91,9 @@ enum Answer {
     Relay(Box<forward::Response>),
     /// Already delivered: acknowledge.
     Duplicate,
+    /// A handshake the route's verifier answered: no replay reservation,
+    /// nothing forwarded.
+    Handshake(Reply),
     /// Durably queued: acknowledge with this status.
     Queued(http::StatusCode),
 }
@@ -129,6 +137,7 @@ impl Gateway {
         let outcome = match &answer {
             Ok(Answer::Relay(_)) => Outcome::Forwarded,
             Ok(Answer::Duplicate) => Outcome::Duplicate,
+            Ok(Answer::Handshake(_)) => Outcome::Handshake,
             Ok(Answer::Queued(_)) => Outcome::Queued,
             Err(r) => Outcome::Rejected(r.reason),
         };
@@ -141,6 +150,9 @@ impl Gateway {
                 forward::relay(&self.upstreams, session, &mut ctx, *response, draining).await
             }
             Ok(Answer::Duplicate) => respond::duplicate(session, &mut ctx, draining).await,
+            Ok(Answer::Handshake(reply)) => {
+                respond::reply(session, &mut ctx, reply, draining).await
+            }
             Ok(Answer::Queued(status)) => {
                 respond::queued(session, &mut ctx, status, draining).await
             }
@@ -181,9 +193,14 @@ impl Gateway {
         cfg: &Config,
         ctx: &mut RequestCtx,
     ) -> Result<Answer, Rejection> {
-        let mut admitted = admit::admit(session, conn, cfg, ctx)?;
+        let mut admitted = match admit::admit(session, conn, cfg, ctx)? {
+            Admission::Admitted(a) => *a,
+            Admission::Answered(reply) => return Ok(Answer::Handshake(reply)),
+        };
         let body = self.read_body(session, cfg, &admitted, ctx).await?;
-        self.verify(session, &mut admitted, &body)?;
+        if let Some(reply) = self.verify(session, &mut admitted, &body).await? {
+            return Ok(Answer::Handshake(reply));
+        }
         self.deliver(session, conn, cfg, &admitted, body, ctx).await
     }
 
@@ -219,19 +236,22 @@ impl Gateway {
         Ok(body)
     }
 
-    /// Stage 3: the signature over the exact bytes received.
-    fn verify(
+    /// Stage 3: the signature over the exact bytes received; then, for a
+    /// signed handshake (Zoom, Twitch, Slack, SNS...), the verifier's answer,
+    /// which is sent instead of forwarding.
+    async fn verify(
         &self,
         session: &Downstream,
         admitted: &mut Admitted,
         body: &Buffered,
-    ) -> Result<(), Rejection> {
+    ) -> Result<Option<Reply>, Rejection> {
         let route = &admitted.route;
         let (Some(v), Some(pre)) = (&route.verifier, &admitted.precheck) else {
-            return Ok(());
+            return Ok(None);
         };
         let parts = admit::request_parts(session, &admitted.target);
-        let verified = v.verify(pre, &parts, &body.bytes, admitted.now)?;
+        let checked = v.after_body(pre, &parts, &body.bytes, admitted.now).await?;
+        let verified = checked.verified;
         self.metrics
             .signatures_verified
             .with_label_values(&[&route.name, &verified.key_id])
@@ -242,7 +262,8 @@ impl Gateway {
                 format!("{}; key={}", verified.scheme, verified.key_id),
             ));
         }
-        Ok(())
+        admitted.signature_digest = Some(verified.signature_digest);
+        Ok(checked.answer)
     }
 
     /// Stage 4: reserve the delivery key, then forward (direct mode) or
@@ -259,9 +280,10 @@ impl Gateway {
     ) -> Result<Answer, Rejection> {
         let route = &admitted.route;
         let key = route.replay.as_ref().and_then(|p| {
-            let digest = admitted.precheck.as_ref().map(|p| p.signature_digest());
-            p.key
-                .extract(&session.req_header().headers, digest.as_deref())
+            p.key.extract(
+                &session.req_header().headers,
+                admitted.signature_digest.as_deref(),
+            )
         });
         let guard =
             match replay_guard::reserve(&self.replay, &self.metrics, cfg, route, key).await? {

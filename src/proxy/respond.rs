@@ -9,6 +9,7 @@
 use super::ctx::RequestCtx;
 use super::Downstream;
 use crate::reject::Reason;
+use crate::verify::Reply;
 use bytes::Bytes;
 use pingora::http::ResponseHeader;
 
@@ -73,25 +74,37 @@ async fn json(
     retry_after: Option<u32>,
     draining: bool,
 ) {
-    ctx.status = status;
-    let body = Bytes::from(body);
-    let Ok(mut resp) = ResponseHeader::build(status, Some(5)) else {
+    let mut headers = vec![("content-type", "application/json".to_string())];
+    if let Some(secs) = retry_after {
+        headers.push(("retry-after", secs.to_string()));
+    }
+    let json = Reply {
+        status,
+        headers,
+        body: body.into_bytes(),
+    };
+    reply(session, ctx, json, draining).await;
+}
+
+/// Send a response hookgate built itself: a rejection, a duplicate
+/// acknowledgement, or the verifier's answer to a handshake.
+pub async fn reply(session: &mut Downstream, ctx: &mut RequestCtx, reply: Reply, draining: bool) {
+    ctx.status = reply.status;
+    let Ok(mut resp) = ResponseHeader::build(reply.status, Some(reply.headers.len() + 3)) else {
         return;
     };
-    let headers = [
-        ("content-type", "application/json".to_string()),
-        ("content-length", body.len().to_string()),
+    let fixed = [
+        ("content-length", reply.body.len().to_string()),
         ("x-request-id", ctx.request_id.clone()),
         ("cache-control", "no-store".to_string()),
     ];
-    for (k, v) in headers {
-        // Values are ASCII built here, so insertion cannot fail in practice.
+    for (k, v) in reply.headers.into_iter().chain(fixed) {
+        // A value that is not a valid header (an echoed challenge hookgate
+        // bounded but did not build) is left out rather than sent broken.
         let _ = resp.insert_header(k, v);
     }
-    if let Some(secs) = retry_after {
-        let _ = resp.insert_header("retry-after", secs.to_string());
-    }
     before_response(session, draining);
+    let body = Bytes::from(reply.body);
     let sent = session.write_response_header(Box::new(resp)).await.is_ok()
         && session.write_body(&body).await.is_ok()
         && session.finish_body().await.is_ok();

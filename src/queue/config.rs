@@ -10,32 +10,6 @@ use crate::config::units::{ByteSize, Show};
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Presets whose sender waits for the app's own answer, which a queue cannot
-/// give: the 2xx it would send carries no content. Kept here, next to the
-/// rule it feeds, until the preset table grows a column for it.
-const NEEDS_APP_ANSWER: [(&str, &str); 3] = [
-    (
-        "discord",
-        "Discord interactions are answered with the app's response (PING needs PONG, commands need their reply)",
-    ),
-    (
-        "slack",
-        "Slack slash commands and interactivity are answered with the app's response",
-    ),
-    (
-        "twilio",
-        "Twilio voice and messaging webhooks are answered with the app's TwiML",
-    ),
-];
-
-/// Why a route verified by `scheme` cannot be queued, if it cannot.
-pub fn queue_refusal(scheme: &str) -> Option<&'static str> {
-    NEEDS_APP_ANSWER
-        .iter()
-        .find(|(name, _)| *name == scheme)
-        .map(|(_, why)| *why)
-}
-
 /// Which store, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreSettings {

@@ -32,7 +32,7 @@ pub mod redis;
 pub mod service;
 pub mod worker;
 
-pub use config::{queue_refusal, Delivery, DeliveryPolicy, QueueSettings, StoreSettings};
+pub use config::{Delivery, DeliveryPolicy, QueueSettings, StoreSettings};
 pub use metrics::QueueMetrics;
 pub use policy::{AttemptResult, DeliveryResult};
 pub use worker::{Deliver, OutgoingAttempt, WorkerPool};

@@ -42,8 +42,9 @@ pub struct ReplaySettings {
 /// What identifies a delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeySource {
-    /// A header's value (bounded), e.g. `webhook-id`.
-    Header(http::HeaderName),
+    /// A header's value (bounded), e.g. `webhook-id`: the first of the names present
+    /// (Svix senders use `svix-id` or, white-labelled, `webhook-id`).
+    Header(Vec<http::HeaderName>),
     /// SHA-256 of the verified signature bytes.
     SignatureDigest,
 }
@@ -82,8 +83,8 @@ impl KeySource {
     ) -> Option<String> {
         match self {
             KeySource::SignatureDigest => signature_digest.map(|d| format!("sig:{d}")),
-            KeySource::Header(h) => {
-                let v = headers.get(h)?.as_bytes();
+            KeySource::Header(names) => {
+                let v = names.iter().find_map(|h| headers.get(h))?.as_bytes();
                 if v.is_empty() {
                     return None;
                 }

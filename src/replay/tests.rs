@@ -118,7 +118,7 @@ async fn snapshot_survives_a_restart() {
 fn key_extraction_is_bounded() {
     let mut h = http::HeaderMap::new();
     h.insert("x-id", "abc".parse().unwrap());
-    let k = KeySource::Header(http::HeaderName::from_static("x-id"));
+    let k = KeySource::Header(vec![http::HeaderName::from_static("x-id")]);
     assert_eq!(k.extract(&h, None).as_deref(), Some("id:abc"));
     h.insert("x-id", "a".repeat(5000).parse().unwrap());
     let long = k.extract(&h, None).unwrap();

@@ -1,18 +1,16 @@
-//! The verifier: a scheme plus compiled keys, checking requests and signing test ones.
+//! The verifier: a compiled scheme plus keys, checking requests and signing test ones.
 
-use super::keys::{self, ct_eq, ct_eq_hashed, Key, KeyEntry, PasswordCheck};
-use super::parse::{self, Found};
-use super::{
-    presets, Algorithm, Encoding, FileVerify, Part, Scheme, SigLocation, TsFormat, TsLocation,
-    DEFAULT_TOLERANCE,
-};
+use super::content::{self, Inputs, Signed};
+use super::handshake::{Handshaker, Reply};
+use super::keys::{ct_eq, ct_eq_hashed, Key, KeyEntry, MacKey, PasswordCheck};
+use super::parse::{self, Candidate};
+use super::remote::Certs;
+use super::scheme::{self, Scheme, SigLoc, TsLoc};
+use super::spec::{Alg, KeyFmt, Provider};
 use crate::reject::{Reason, Rejection};
-use base64::Engine;
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
 use sha2::{Digest, Sha256};
-use std::borrow::Cow;
-use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 /// The parts of a request the engine reads.
 pub struct RequestParts<'a> {
@@ -27,21 +25,10 @@ pub struct RequestParts<'a> {
 /// What the header-only check found, carried to [`Verifier::verify`].
 #[derive(Debug)]
 pub struct Precheck {
-    candidates: Vec<Vec<u8>>,
+    candidates: Vec<Candidate>,
     timestamp: Option<Vec<u8>>,
     legacy: bool,
-}
-
-impl Precheck {
-    /// The raw signature material, used as a replay key digest when the
-    /// provider sends no delivery id.
-    pub fn signature_digest(&self) -> String {
-        let mut h = Sha256::new();
-        for c in &self.candidates {
-            h.update(c);
-        }
-        hex::encode(h.finalize())
-    }
+    alg: Alg,
 }
 
 /// A successful verification.
@@ -51,6 +38,27 @@ pub struct Verified {
     pub scheme: &'static str,
     /// Which secret matched: its `id` or index. Never the secret.
     pub key_id: String,
+    /// SHA-256 of the signature that matched: the replay key when the
+    /// preset's signed bytes are unique per delivery.
+    pub signature_digest: String,
+}
+
+/// What the request path does before reading the body.
+#[derive(Debug)]
+pub enum BeforeBody {
+    /// Read the body and verify it.
+    Continue(Precheck),
+    /// A handshake hookgate answers itself; nothing is forwarded.
+    Answer(Reply),
+}
+
+/// What the request path does once the body is verified.
+#[derive(Debug)]
+pub struct AfterBody {
+    /// The verification result.
+    pub verified: Verified,
+    /// A signed handshake hookgate answers itself instead of forwarding.
+    pub answer: Option<Reply>,
 }
 
 /// A config error inside `[route.verify]`: key path and message.
@@ -68,26 +76,45 @@ pub struct VerifyConfigError {
 #[error("{0}")]
 pub struct SignError(pub String);
 
-/// One scheme with its keys.
-#[derive(Clone)]
-struct Compiled {
-    scheme: Scheme,
-    keys: Vec<KeyEntry>,
+/// The replay key a route uses when `[route.replay] key` is not set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DefaultKey {
+    /// A delivery-id header (first present of the names), and whether the signature covers it.
+    Header(Vec<HeaderName>, bool),
+    /// The digest of the verified signature.
+    Signature,
+    /// No replay protection.
+    None,
 }
 
-/// A route's verifier: immutable, built at load.
+/// One scheme with its keys.
+#[derive(Clone)]
+pub(super) struct Compiled {
+    pub(super) scheme: Scheme,
+    pub(super) keys: Vec<KeyEntry>,
+}
+
+/// A route's verifier: built at load; only a learned handshake secret changes.
 #[derive(Clone)]
 pub struct Verifier {
-    primary: Compiled,
+    pub(super) primary: Compiled,
     /// GitHub/Meta legacy SHA-1 header, tried only when the primary header is absent.
-    legacy: Option<Compiled>,
-    tolerance: Duration,
-    public_url: Option<String>,
+    pub(super) legacy: Option<Compiled>,
+    pub(super) provider: Option<&'static Provider>,
+    pub(super) default_key: DefaultKey,
+    pub(super) tolerance: Duration,
+    pub(super) public_url: Option<String>,
+    pub(super) webhook_id: Option<String>,
+    pub(super) handshaker: Option<Handshaker>,
+    /// Certificates fetched from the URL the message names (SNS, PayPal).
+    pub(super) remote: Option<std::sync::Arc<Certs>>,
+    /// Amazon SNS topics accepted.
+    pub(super) topic_arns: Vec<String>,
     /// Send `X-Hookgate-Verified` upstream.
     pub forward_header: bool,
 }
 
-fn cfg_err(key: &str, message: impl Into<String>) -> VerifyConfigError {
+pub(super) fn cfg_err(key: &str, message: impl Into<String>) -> VerifyConfigError {
     VerifyConfigError {
         key: key.to_string(),
         message: message.into(),
@@ -95,102 +122,45 @@ fn cfg_err(key: &str, message: impl Into<String>) -> VerifyConfigError {
 }
 
 impl Verifier {
-    /// Build from `[route.verify]`; relative `file:` secrets resolve against `base_dir`.
-    pub fn from_file(f: &FileVerify, base_dir: &Path) -> Result<Verifier, VerifyConfigError> {
-        let name = f.scheme.get_ref().as_str();
-        let scheme = presets::build(name, f)?;
-        if f.secrets.is_empty() {
-            return Err(cfg_err(
-                "verify.secrets",
-                "at least one secret (or public key) is required",
-            ));
-        }
-        let compile = |s: &Scheme| {
-            keys::compile(&f.secrets, s.algorithm, s.key_format, base_dir)
-                .map_err(|(k, m)| cfg_err(&k, m))
-        };
-        let legacy = if f.legacy_sha1.unwrap_or(false) {
-            let l = presets::legacy_sha1(name).ok_or_else(|| {
-                cfg_err(
-                    "verify.legacy_sha1",
-                    format!("scheme {name:?} has no legacy SHA-1 signature"),
-                )
-            })?;
-            Some(Compiled {
-                keys: compile(&l)?,
-                scheme: l,
-            })
-        } else {
-            None
-        };
-        if scheme.needs_public_url() && f.public_url.is_none() {
-            return Err(cfg_err(
-                "verify.public_url",
-                format!("scheme {name:?} signs the URL the sender called: set public_url = \"https://hooks.example.com\""),
-            ));
-        }
-        let public_url = match &f.public_url {
-            Some(u) if !(u.starts_with("https://") || u.starts_with("http://")) => {
-                return Err(cfg_err(
-                    "verify.public_url",
-                    format!("{u:?} must start with https:// or http://"),
-                ))
-            }
-            Some(u) => Some(u.trim_end_matches('/').to_string()),
-            None => None,
-        };
-        let tolerance = f.tolerance.map_or(DEFAULT_TOLERANCE, |d| d.0);
-        if tolerance.is_zero() {
-            return Err(cfg_err("verify.tolerance", "must be greater than zero"));
-        }
-        Ok(Verifier {
-            primary: Compiled {
-                keys: compile(&scheme)?,
-                scheme,
-            },
-            legacy,
-            tolerance,
-            public_url,
-            forward_header: f.forward_header.unwrap_or(true),
-        })
-    }
-
     /// The scheme's name.
     pub fn scheme_name(&self) -> &'static str {
         self.primary.scheme.name
     }
 
+    /// The preset row, `None` for `generic`.
+    pub fn provider(&self) -> Option<&'static Provider> {
+        self.provider
+    }
+
     /// The timestamp tolerance, or `None` when the scheme carries no timestamp
     /// (replay protection then needs a long-lived delivery id).
     pub fn tolerance(&self) -> Option<Duration> {
-        (self.primary.scheme.timestamp != TsLocation::None).then_some(self.tolerance)
+        (self.primary.scheme.ts != TsLoc::None).then_some(self.tolerance)
     }
 
-    /// The provider's delivery-id header, usable as a replay key.
-    pub fn replay_id_header(&self) -> Option<&'static str> {
-        self.primary.scheme.replay_header
+    /// The replay key used when the route does not choose one.
+    pub fn default_replay_key(&self) -> &DefaultKey {
+        &self.default_key
     }
 
-    /// The delivery-id header when the signature covers it: only then can it
-    /// key the replay store, since an unsigned id can be changed by whoever
-    /// replays a captured request.
-    pub fn signed_replay_header(&self) -> Option<&'static str> {
-        let s = &self.primary.scheme;
-        s.replay_header.filter(|h| {
-            s.content
-                .iter()
-                .any(|p| matches!(p, Part::Header(n) if n.as_str() == *h))
-        })
+    /// Is the header `name` covered by the signature?
+    pub fn signs_header(&self, name: &str) -> bool {
+        self.primary.scheme.signs_header(name)
     }
 
     /// Does the signature cover the body? Shared tokens and Basic credentials
     /// authenticate the sender but leave the body unprotected against
     /// tampering in transit (TLS is then what protects it).
     pub fn covers_body(&self) -> bool {
-        !matches!(
-            self.primary.scheme.algorithm,
-            Algorithm::SharedToken | Algorithm::BasicAuth
-        )
+        self.primary.scheme.covers_body()
+    }
+
+    /// Is the signature a constant credential (a shared token, Basic
+    /// credentials), the same on every delivery?
+    pub fn credential_only(&self) -> bool {
+        let s = &self.primary.scheme;
+        matches!(s.sig, SigLoc::Token(..) | SigLoc::Basic)
+            || (s.sig_in_body() && s.alg == Alg::Token)
     }
 
     /// Is any secret written inline in the config file?
@@ -200,7 +170,74 @@ impl Verifier {
 
     /// Number of configured secrets.
     pub fn key_count(&self) -> usize {
-        self.primary.keys.len()
+        let ids: std::collections::BTreeSet<&str> =
+            self.primary.keys.iter().map(|k| k.id.as_str()).collect();
+        ids.len()
+    }
+
+    /// Why this route cannot queue its deliveries, when its sender needs the
+    /// app's own answer (the preset row's `queueing`; `generic` can queue).
+    pub fn queue_refusal(&self) -> Option<&'static str> {
+        match self.provider?.queueing {
+            super::spec::Queueing::Allowed => None,
+            super::spec::Queueing::NeedsAppAnswer(why) => Some(why),
+        }
+    }
+
+    /// The handshake this route answers, for `check`.
+    pub fn handshake(&self) -> Option<&Handshaker> {
+        self.handshaker.as_ref()
+    }
+
+    /// First call on the request path, before the body is read: answer a
+    /// header/query-only handshake, or check the signature and timestamp
+    /// headers so an unauthenticated sender cannot make hookgate buffer a body.
+    pub fn before_body(
+        &self,
+        req: &RequestParts<'_>,
+        now: SystemTime,
+    ) -> Result<BeforeBody, Rejection> {
+        if let Some(h) = &self.handshaker {
+            let learned = self.learned();
+            if let Some(answer) =
+                h.before_body(req, &active(&self.primary, learned.as_deref(), now))?
+            {
+                return Ok(BeforeBody::Answer(answer));
+            }
+        }
+        self.precheck(req, now).map(BeforeBody::Continue)
+    }
+
+    /// Second call, once the body is read: verify it, then answer a signed
+    /// handshake (Zoom, Twitch, Slack, Discord, Okta, SNS) if this is one.
+    pub async fn after_body(
+        &self,
+        pre: &Precheck,
+        req: &RequestParts<'_>,
+        body: &[u8],
+        now: SystemTime,
+    ) -> Result<AfterBody, Rejection> {
+        if let Some(certs) = &self.remote {
+            // Fetch (or find cached) the certificate the message names, so
+            // the synchronous check below has it.
+            certs.key(&self.cert_url(req, body)?).await?;
+        }
+        let verified = self.verify(pre, req, body, now)?;
+        let learned = self.learned();
+        let answer = match &self.handshaker {
+            Some(h) => {
+                h.after_verify(
+                    req,
+                    body,
+                    &active(&self.primary, learned.as_deref(), now),
+                    &verified,
+                    self.remote.as_deref(),
+                )
+                .await?
+            }
+            None => None,
+        };
+        Ok(AfterBody { verified, answer })
     }
 
     /// Header-only checks, before the body is read: the signature header is
@@ -225,27 +262,85 @@ impl Verifier {
         req: &RequestParts<'_>,
         now: SystemTime,
     ) -> Result<Precheck, Rejection> {
-        let Found {
-            candidates,
-            pair_ts,
-        } = parse::signatures(req.headers, &s.signature, s.encoding, &s.timestamp)?;
-        let timestamp = match &s.timestamp {
-            TsLocation::None => None,
-            TsLocation::Header(name) => {
-                Some(parse::single(req.headers, name, Reason::TimestampMissing)?.to_vec())
+        let alg = self.request_alg(s, req.headers)?;
+        let mut candidates = match &s.sig {
+            SigLoc::Jwt(names, prefix, _) => {
+                vec![super::jwt::candidate(req.headers, names, prefix)?]
             }
-            TsLocation::Pair(k) => Some(pair_ts.ok_or_else(|| {
-                Rejection::new(Reason::TimestampMissing, format!("no {k}= timestamp"))
-            })?),
+            loc => parse::signatures(req.headers, loc, s.enc)?,
         };
-        if let Some(raw) = &timestamp {
-            parse::fresh(parse::timestamp(raw, s.ts_format)?, now, self.tolerance)?;
-        }
+        let timestamp = match &s.ts {
+            TsLoc::Header(names, fmt) => {
+                let raw = parse::single(req.headers, names, Reason::TimestampMissing)?.to_vec();
+                parse::fresh(parse::timestamp(&raw, *fmt)?, now, self.tolerance)?;
+                Some(raw)
+            }
+            TsLoc::Pair(fmt) => {
+                // Each set of pairs carries its own timestamp: keep the fresh ones.
+                let mut last = None;
+                candidates.retain(|c| {
+                    let r = c.ts.as_deref().map(|t| {
+                        parse::timestamp(t, *fmt).and_then(|t| parse::fresh(t, now, self.tolerance))
+                    });
+                    match r {
+                        Some(Ok(())) => true,
+                        Some(Err(e)) => {
+                            last = Some(e);
+                            false
+                        }
+                        None => false,
+                    }
+                });
+                if candidates.is_empty() {
+                    return Err(last.unwrap_or_else(|| {
+                        Rejection::new(Reason::TimestampMissing, "no timestamp pair")
+                    }));
+                }
+                None
+            }
+            TsLoc::None | TsLoc::Body(..) | TsLoc::Jwt => None,
+        };
         Ok(Precheck {
             candidates,
             timestamp,
             legacy: false,
+            alg,
         })
+    }
+
+    /// The algorithm for this request: the scheme's, or the one its settings header names (Twilio).
+    fn request_alg(&self, s: &Scheme, headers: &HeaderMap) -> Result<Alg, Rejection> {
+        let Some(sw) = &s.alg_switch else {
+            return Ok(s.alg);
+        };
+        let Some(v) = headers.get(sw.header) else {
+            return Ok(s.alg);
+        };
+        let named = if sw.key.is_empty() {
+            Some(parse::trim(v.as_bytes()))
+        } else {
+            parse::pairs(v.as_bytes(), ',')
+                .find(|(k, _)| *k == sw.key.as_bytes())
+                .map(|(_, v)| v)
+        };
+        let Some(named) = named.filter(|v| !v.is_empty()) else {
+            return Ok(s.alg);
+        };
+        sw.choices
+            .iter()
+            .find(|(label, _)| label.as_bytes().eq_ignore_ascii_case(named))
+            .map(|(_, alg)| *alg)
+            .ok_or_else(|| {
+                Rejection::new(
+                    Reason::SignatureMalformed,
+                    format!("{}: unsupported algorithm", sw.header),
+                )
+            })
+    }
+
+    /// A secret learned through a handshake (Asana), held for one request.
+    fn learned(&self) -> Option<std::sync::Arc<KeyEntry>> {
+        self.handshaker.as_ref().and_then(|h| h.learned_key())
     }
 
     /// Check the signature over the exact body bytes. Any active key may match any candidate.
@@ -256,30 +351,74 @@ impl Verifier {
         body: &[u8],
         now: SystemTime,
     ) -> Result<Verified, Rejection> {
-        let c = if pre.legacy {
-            self.legacy.as_ref().unwrap_or(&self.primary)
-        } else {
-            &self.primary
+        let c = match (&self.legacy, pre.legacy) {
+            (Some(l), true) => l,
+            _ => &self.primary,
         };
         let s = &c.scheme;
-        let active: Vec<&KeyEntry> = c.keys.iter().filter(|k| k.active(now)).collect();
-        if active.is_empty() {
+        let learned = if pre.legacy { None } else { self.learned() };
+        let keys = active(c, learned.as_deref(), now);
+        if keys.is_empty() && s.key != KeyFmt::Remote {
             return Err(Rejection::new(
                 Reason::SignatureInvalid,
                 "no secret is inside its validity window",
             ));
         }
-        for content in self.contents(s, req, body, pre.timestamp.as_deref())? {
-            let refs: Vec<&[u8]> = content.iter().map(|c| c.as_ref()).collect();
-            for k in &active {
-                if pre
-                    .candidates
+        let body_candidates;
+        let candidates = if let SigLoc::Body(path) = &s.sig {
+            body_candidates = self.body_signature(s, path, body, now)?;
+            &body_candidates
+        } else {
+            &pre.candidates
+        };
+        if let SigLoc::Jwt(..) = &s.sig {
+            let (key_id, digest) =
+                super::jwt::verify(s, &keys, candidates, body, now, self.tolerance)?;
+            return Ok(Verified {
+                scheme: s.name,
+                key_id,
+                signature_digest: digest,
+            });
+        }
+        if let Some(certs) = &self.remote {
+            return self.verify_remote(certs, s, pre, req, candidates, body);
+        }
+        if s.sig_in_body() && s.alg == Alg::Token {
+            // Every item of a batch carries the token: all must match, or one
+            // forged item could ride along with a genuine one.
+            let key = keys
+                .iter()
+                .find(|k| {
+                    candidates
+                        .iter()
+                        .all(|c| key_matches(&k.key, pre.alg, &Signed::NOTHING, &c.sig))
+                })
+                .ok_or_else(|| {
+                    Rejection::new(Reason::SignatureInvalid, "body token does not match")
+                })?;
+            return Ok(Verified {
+                scheme: s.name,
+                key_id: key.id.clone(),
+                signature_digest: String::new(),
+            });
+        }
+        let urls = match (&self.public_url, s.needs_public_url()) {
+            (Some(base), true) => content::url_variants(&format!("{base}{}", req.path_and_query)),
+            _ => vec![String::new()],
+        };
+        for cand in candidates {
+            let ts = cand.ts.as_deref().or(pre.timestamp.as_deref());
+            for url in &urls {
+                let signed = self.signed_content(s, req, body, ts, url)?;
+                if let Some(k) = keys
                     .iter()
-                    .any(|cand| key_matches(&k.key, &refs, cand))
+                    .find(|k| key_matches(&k.key, pre.alg, &signed, &cand.sig))
                 {
+                    self.body_timestamp(s, body, now)?;
                     return Ok(Verified {
                         scheme: s.name,
                         key_id: k.id.clone(),
+                        signature_digest: hex::encode(Sha256::digest(&cand.sig)),
                     });
                 }
             }
@@ -288,48 +427,159 @@ impl Verifier {
             Reason::SignatureInvalid,
             format!(
                 "no match: {} candidate(s), {} active key(s)",
-                pre.candidates.len(),
-                active.len()
+                candidates.len(),
+                keys.len()
             ),
         ))
     }
 
-    /// The signed content (one or more variants: Twilio tries the URL with and without the default port).
-    fn contents<'b>(
+    /// The bytes the sender signed, for one timestamp and URL variant.
+    fn signed_content<'a>(
+        &'a self,
+        s: &'a Scheme,
+        req: &RequestParts<'a>,
+        body: &'a [u8],
+        ts: Option<&'a [u8]>,
+        url: &'a str,
+    ) -> Result<Signed<'a>, Rejection> {
+        content::build(
+            s,
+            &Inputs {
+                method: req.method,
+                path_and_query: req.path_and_query,
+                headers: req.headers,
+                body,
+                ts,
+                url,
+                webhook_id: self.webhook_id.as_deref(),
+            },
+        )
+    }
+
+    /// The certificate URL the message names.
+    fn cert_url(&self, req: &RequestParts<'_>, body: &[u8]) -> Result<String, Rejection> {
+        let from = self
+            .primary
+            .scheme
+            .remote
+            .map(|r| r.url_from)
+            .unwrap_or_default();
+        let url = match from.strip_prefix("body:") {
+            Some(field) => parse::body_field_json(body, field),
+            None => req
+                .headers
+                .get(from)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+        };
+        url.ok_or_else(|| Rejection::new(Reason::SignatureMissing, "no certificate URL"))
+    }
+
+    /// RSA signatures under a fetched certificate (SNS, PayPal); SNS messages
+    /// must also come from an accepted topic.
+    fn verify_remote(
+        &self,
+        certs: &Certs,
+        s: &Scheme,
+        pre: &Precheck,
+        req: &RequestParts<'_>,
+        candidates: &[Candidate],
+        body: &[u8],
+    ) -> Result<Verified, Rejection> {
+        let url = self.cert_url(req, body)?;
+        certs.allowed(&url)?;
+        let key = certs.cached(&url).ok_or_else(|| {
+            Rejection::new(Reason::SigningKeyUnavailable, "certificate not fetched")
+        })?;
+        let sns = s.content.contains(&scheme::Part::Sns);
+        let alg = if sns {
+            content::sns_alg(body)?
+        } else {
+            pre.alg
+        };
+        let signed = self.signed_content(s, req, body, None, "")?;
+        let cand = candidates
+            .iter()
+            .find(|c| key.verifies(alg, &signed.joined(), &c.sig))
+            .ok_or_else(|| {
+                Rejection::new(Reason::SignatureInvalid, "RSA signature does not match")
+            })?;
+        if sns {
+            let topic = parse::body_field_json(body, "TopicArn").unwrap_or_default();
+            if !self.topic_arns.contains(&topic) {
+                return Err(Rejection::new(
+                    Reason::SignatureInvalid,
+                    "TopicArn is not in topic_arns",
+                ));
+            }
+        }
+        Ok(Verified {
+            scheme: s.name,
+            key_id: "certificate".into(),
+            signature_digest: hex::encode(Sha256::digest(&cand.sig)),
+        })
+    }
+
+    /// A signature carried in the body (Mailgun): its timestamp is checked
+    /// first, since it is what the signature covers instead of the body.
+    fn body_signature(
         &self,
         s: &Scheme,
-        req: &RequestParts<'_>,
-        body: &'b [u8],
-        ts: Option<&'b [u8]>,
-    ) -> Result<Vec<Vec<Cow<'b, [u8]>>>, Rejection> {
-        let urls = match (&self.public_url, s.needs_public_url()) {
-            (Some(base), true) => url_variants(&format!("{base}{}", req.path_and_query)),
-            _ => vec![String::new()],
-        };
-        let mut out = Vec::new();
-        for url in urls {
-            let mut parts: Vec<Cow<'b, [u8]>> = Vec::new();
-            for p in &s.content {
-                parts.push(match p {
-                    Part::Lit(l) => Cow::Owned(l.as_bytes().to_vec()),
-                    Part::Body => Cow::Borrowed(body),
-                    Part::Timestamp => Cow::Borrowed(ts.unwrap_or_default()),
-                    Part::Header(h) => Cow::Owned(
-                        parse::single(req.headers, h, Reason::SignatureMissing)
-                            .map_err(|r| Rejection::new(Reason::SignatureMalformed, r.detail))?
-                            .to_vec(),
-                    ),
-                    Part::Method => Cow::Owned(req.method.as_bytes().to_vec()),
-                    Part::Path => Cow::Owned(req.path_and_query.as_bytes().to_vec()),
-                    Part::Url => Cow::Owned(url.as_bytes().to_vec()),
-                    Part::SortedFormParams => {
-                        Cow::Owned(super::twilio::signed_params(&url, req.headers, body)?)
-                    }
-                });
-            }
-            out.push(parts);
+        path: &[String],
+        body: &[u8],
+        now: SystemTime,
+    ) -> Result<Vec<Candidate>, Rejection> {
+        let raw = parse::body_fields(body, path).ok_or_else(|| {
+            Rejection::new(
+                Reason::SignatureMissing,
+                format!("body has no {}", path.join(".")),
+            )
+        })?;
+        if s.alg == Alg::Token {
+            // A token in every item of the body (Microsoft Graph's clientState).
+            return Ok(raw
+                .into_iter()
+                .map(|t| Candidate {
+                    sig: t.into_bytes(),
+                    ts: None,
+                })
+                .collect());
         }
-        Ok(out)
+        let sig = raw
+            .first()
+            .and_then(|r| parse::decode(s.enc, r.as_bytes()))
+            .ok_or_else(|| {
+                Rejection::new(Reason::SignatureMalformed, "body signature is not valid")
+            })?;
+        let ts = match &s.ts {
+            TsLoc::Body(tpath, fmt) => {
+                let t = parse::body_field(body, tpath).ok_or_else(|| {
+                    Rejection::new(Reason::TimestampMissing, "body has no timestamp")
+                })?;
+                parse::fresh(parse::timestamp(t.as_bytes(), *fmt)?, now, self.tolerance)?;
+                Some(t.into_bytes())
+            }
+            _ => None,
+        };
+        Ok(vec![Candidate { sig, ts }])
+    }
+
+    /// A timestamp inside a signed body (Linear), read only after the
+    /// signature matched: the body is now known to be the sender's.
+    fn body_timestamp(&self, s: &Scheme, body: &[u8], now: SystemTime) -> Result<(), Rejection> {
+        let TsLoc::Body(path, fmt) = &s.ts else {
+            return Ok(());
+        };
+        if s.sig_in_body() {
+            return Ok(()); // checked before the signature
+        }
+        let t = parse::body_field(body, path).ok_or_else(|| {
+            Rejection::new(
+                Reason::TimestampMissing,
+                format!("body has no {}", path.join(".")),
+            )
+        })?;
+        parse::fresh(parse::timestamp(t.as_bytes(), *fmt)?, now, self.tolerance)
     }
 
     /// Headers a provider would send for `body` at `now` (for `hookgate sign` and tests).
@@ -339,121 +589,76 @@ impl Verifier {
         body: &[u8],
         now: SystemTime,
     ) -> Result<Vec<(String, String)>, SignError> {
-        let s = &self.primary.scheme;
-        let key = self
-            .primary
-            .keys
-            .iter()
-            .find(|k| k.active(now))
+        let learned = self.learned();
+        let keys = active(&self.primary, learned.as_deref(), now);
+        let key = keys
+            .first()
             .ok_or_else(|| SignError("no active secret".into()))?;
-        let mut out: Vec<(String, String)> = Vec::new();
-        let mut headers = req.headers.clone();
-        // Ids the content refers to but the caller did not give are made up, as a sender would.
-        for p in &s.content {
-            if let Part::Header(h) = p {
-                if !headers.contains_key(h) {
-                    let id = format!("msg_{}", uuid::Uuid::new_v4().simple());
-                    headers.insert(
-                        h.clone(),
-                        http::HeaderValue::from_str(&id).map_err(|e| SignError(e.to_string()))?,
-                    );
-                    out.push((h.to_string(), id));
-                }
-            }
-        }
-        let since = now
-            .duration_since(UNIX_EPOCH)
-            .map_err(|_| SignError("clock before 1970".into()))?;
-        let ts = match s.ts_format {
-            TsFormat::UnixSeconds => since.as_secs().to_string(),
-            TsFormat::UnixMillis => since.as_millis().to_string(),
-            TsFormat::Rfc3339 => humantime::format_rfc3339_nanos(now).to_string(),
-        };
-        let with = RequestParts {
-            method: req.method,
-            path_and_query: req.path_and_query,
-            headers: &headers,
-        };
-        let content = self
-            .contents(s, &with, body, Some(ts.as_bytes()))
-            .map_err(|r| SignError(r.detail))?;
-        let first = content.into_iter().next().unwrap_or_default();
-        let refs: Vec<&[u8]> = first.iter().map(|c| c.as_ref()).collect();
-        let raw_sig = match &key.key {
-            Key::Mac(m) => m.compute(&refs),
-            Key::Ed25519(_, Some(sk)) => {
-                use ed25519_dalek::Signer;
-                sk.sign(&refs.concat()).to_bytes().to_vec()
-            }
-            Key::Token(t) => t.expose().to_vec(),
-            Key::Basic { user, password: PasswordCheck::Plain(p) } => [user.expose(), b":", p.expose()].concat(),
-            _ => {
-                return Err(SignError(format!(
-                    "scheme {:?} is verify-only here: hookgate holds only the public key or a password hash",
-                    s.name
-                )))
-            }
-        };
-        let enc = |b: &[u8]| match s.encoding {
-            Encoding::Hex => hex::encode(b),
-            Encoding::Base64 => base64::engine::general_purpose::STANDARD.encode(b),
-        };
-        match &s.signature {
-            SigLocation::Header { name, prefix } => {
-                out.push((name.to_string(), format!("{prefix}{}", enc(&raw_sig))))
-            }
-            SigLocation::List { name, prefix, .. } => {
-                out.push((name.to_string(), format!("{prefix}{}", enc(&raw_sig))))
-            }
-            SigLocation::Pairs { name, sep, sig_key } => {
-                let ts_key = match &s.timestamp {
-                    TsLocation::Pair(k) => *k,
-                    _ => "t",
-                };
-                out.push((
-                    name.to_string(),
-                    format!("{ts_key}={ts}{sep}{sig_key}={}", enc(&raw_sig)),
-                ));
-            }
-            SigLocation::Numbered { prefix } => out.push((format!("{prefix}1"), enc(&raw_sig))),
-            SigLocation::Token { name } => {
-                out.push((
-                    name.to_string(),
-                    String::from_utf8_lossy(&raw_sig).into_owned(),
-                ));
-            }
-            SigLocation::Authorization => out.push((
-                "authorization".into(),
-                format!(
-                    "Basic {}",
-                    base64::engine::general_purpose::STANDARD.encode(&raw_sig)
-                ),
-            )),
-        }
-        if let TsLocation::Header(h) = &s.timestamp {
-            out.push((h.to_string(), ts));
-        }
-        Ok(out)
+        let url = self
+            .public_url
+            .as_ref()
+            .map(|b| format!("{b}{}", req.path_and_query));
+        super::signer::sign(
+            &self.primary.scheme,
+            &key.key,
+            &super::signer::Context {
+                req,
+                body,
+                now,
+                url: url.as_deref().unwrap_or_default(),
+                webhook_id: self.webhook_id.as_deref(),
+                tolerance: self.tolerance,
+            },
+        )
     }
 }
 
-/// Does `key` validate `candidate` over the content `parts`?
-fn key_matches(key: &Key, parts: &[&[u8]], candidate: &[u8]) -> bool {
+/// The keys of `c` inside their validity window, then `learned`.
+fn active<'a>(
+    c: &'a Compiled,
+    learned: Option<&'a KeyEntry>,
+    now: SystemTime,
+) -> Vec<&'a KeyEntry> {
+    c.keys
+        .iter()
+        .filter(|k| k.active(now))
+        .chain(learned)
+        .collect()
+}
+
+/// Does `key` validate `candidate` over `content` with `alg`?
+fn key_matches(key: &Key, alg: Alg, content: &Signed<'_>, candidate: &[u8]) -> bool {
     match key {
-        Key::Mac(m) => ct_eq(&m.compute(parts), candidate),
+        Key::Mac(m, raw) => {
+            let other;
+            let mac = if same_alg(m, alg) {
+                m
+            } else {
+                match MacKey::new(alg, raw.expose()) {
+                    Some(k) => {
+                        other = k;
+                        &other
+                    }
+                    None => return false,
+                }
+            };
+            ct_eq(&mac.compute(&content.parts()), candidate)
+        }
         Key::Ed25519(vk, _) => {
             let Ok(sig) = ed25519_dalek::Signature::from_slice(candidate) else {
                 return false;
             };
-            vk.verify_strict(&parts.concat(), &sig).is_ok()
+            vk.verify_strict(&content.joined(), &sig).is_ok()
         }
-        Key::EcdsaP256(vk) => {
+        Key::EcdsaP256(vk, _) => {
             use p256::ecdsa::signature::Verifier as _;
             let Ok(sig) = p256::ecdsa::Signature::from_der(candidate) else {
                 return false;
             };
-            vk.verify(&parts.concat(), &sig).is_ok()
+            vk.verify(&content.joined(), &sig).is_ok()
         }
+        // RSA keys verify RS256 JWTs only (see `jwt`).
+        Key::Rsa(_) => false,
         Key::Token(t) => ct_eq_hashed(t.expose(), candidate),
         Key::Basic { user, password } => {
             let Some(colon) = candidate.iter().position(|b| *b == b':') else {
@@ -470,22 +675,13 @@ fn key_matches(key: &Key, parts: &[&[u8]], candidate: &[u8]) -> bool {
     }
 }
 
-/// The URL as configured, plus the same with the default port added or
-/// removed: senders disagree on whether `:443` is part of what they sign.
-fn url_variants(url: &str) -> Vec<String> {
-    let mut out = vec![url.to_string()];
-    for (scheme, port) in [("https://", ":443"), ("http://", ":80")] {
-        let Some(rest) = url.strip_prefix(scheme) else {
-            continue;
-        };
-        let (authority, tail) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
-        if let Some(host) = authority.strip_suffix(port) {
-            out.push(format!("{scheme}{host}{tail}"));
-        } else if !authority.contains(':') {
-            out.push(format!("{scheme}{authority}{port}{tail}"));
-        }
-    }
-    out
+fn same_alg(m: &MacKey, alg: Alg) -> bool {
+    matches!(
+        (m, alg),
+        (MacKey::Sha1(_), Alg::HmacSha1)
+            | (MacKey::Sha256(_), Alg::HmacSha256 | Alg::JwtHs256)
+            | (MacKey::Sha512(_), Alg::HmacSha512)
+    )
 }
 
 impl std::fmt::Debug for Verifier {

@@ -3,7 +3,8 @@
 //! HMAC keys are pre-keyed (the inner/outer pad state computed once) and
 //! cloned per request: cheaper than re-keying for small webhook bodies.
 
-use super::{Algorithm, FileSecret, KeyFormat};
+use super::spec::{Alg, KeyFmt};
+use super::FileSecret;
 use crate::secret::{Secret, SecretSource};
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -41,18 +42,36 @@ impl MacKey {
     }
 }
 
+impl MacKey {
+    /// A pre-keyed MAC for `alg` over `key` bytes (`None` for non-HMAC algorithms).
+    pub fn new(alg: Alg, key: &[u8]) -> Option<MacKey> {
+        Some(match alg {
+            Alg::HmacSha1 => MacKey::Sha1(Hmac::new_from_slice(key).ok()?),
+            Alg::HmacSha256 | Alg::JwtHs256 => MacKey::Sha256(Hmac::new_from_slice(key).ok()?),
+            Alg::HmacSha512 => MacKey::Sha512(Hmac::new_from_slice(key).ok()?),
+            _ => return None,
+        })
+    }
+}
+
 /// Key material for one secret.
 #[derive(Clone)]
 pub enum Key {
-    /// HMAC key.
-    Mac(MacKey),
+    /// HMAC key, pre-keyed for the scheme's algorithm, and the raw bytes for
+    /// another one chosen per request (Twilio) or for handshakes (Zoom, Twitter CRC).
+    Mac(Box<MacKey>, Secret),
     /// Ed25519 public key, and the signing key when one was configured (`whsk_`).
     Ed25519(
         ed25519_dalek::VerifyingKey,
         Option<Box<ed25519_dalek::SigningKey>>,
     ),
-    /// ECDSA P-256 public key.
-    EcdsaP256(Box<p256::ecdsa::VerifyingKey>),
+    /// ECDSA P-256 public key, and the signing key when a private key was configured (tests).
+    EcdsaP256(
+        Box<p256::ecdsa::VerifyingKey>,
+        Option<Box<p256::ecdsa::SigningKey>>,
+    ),
+    /// RSA public key (PKCS#1 DER), for RS256 JWTs.
+    Rsa(Vec<u8>),
     /// Shared token, compared whole.
     Token(Secret),
     /// Basic credentials: user, and either the password or its SHA-256.
@@ -123,68 +142,170 @@ fn parse_time(key: &str, v: &Option<String>) -> Result<Option<SystemTime>, Strin
 }
 
 /// Build the key for `material` (the resolved secret) under `alg`/`fmt`.
-pub fn build_key(alg: Algorithm, fmt: KeyFormat, material: &Secret) -> Result<Key, String> {
+pub fn build_key(alg: Alg, fmt: KeyFmt, material: &Secret) -> Result<Key, String> {
     let text =
         std::str::from_utf8(material.expose()).map_err(|_| "secret is not UTF-8".to_string())?;
+    let whsec = |t: &str| {
+        b64(t.strip_prefix("whsec_").unwrap_or(t))
+            .ok_or_else(|| "secret is not whsec_<base64>".to_string())
+    };
     let bytes = || -> Result<Vec<u8>, String> {
         match fmt {
-            KeyFormat::Raw => Ok(material.expose().to_vec()),
-            KeyFormat::Base64 => b64(text).ok_or_else(|| "secret is not valid base64".to_string()),
-            KeyFormat::Whsec => b64(text.strip_prefix("whsec_").unwrap_or(text))
-                .ok_or_else(|| "secret is not whsec_<base64>".to_string()),
-            KeyFormat::Hex => {
+            KeyFmt::Raw => Ok(material.expose().to_vec()),
+            KeyFmt::Base64 => b64(text).ok_or_else(|| "secret is not valid base64".to_string()),
+            KeyFmt::Whsec => whsec(text),
+            KeyFmt::RawAndBase64 => Ok(material.expose().to_vec()),
+            KeyFmt::Hex => {
                 hex::decode(text.trim()).map_err(|_| "secret is not valid hex".to_string())
             }
             _ => Err("unsupported key format for this algorithm".to_string()),
         }
     };
-    let mac_err = |_| "HMAC key rejected".to_string();
     Ok(match alg {
-        Algorithm::HmacSha1 => Key::Mac(MacKey::Sha1(
-            Hmac::new_from_slice(&bytes()?).map_err(mac_err)?,
-        )),
-        Algorithm::HmacSha256 => Key::Mac(MacKey::Sha256(
-            Hmac::new_from_slice(&bytes()?).map_err(mac_err)?,
-        )),
-        Algorithm::HmacSha512 => Key::Mac(MacKey::Sha512(
-            Hmac::new_from_slice(&bytes()?).map_err(mac_err)?,
-        )),
-        Algorithm::Ed25519 => ed25519_key(text.trim())?,
-        Algorithm::EcdsaP256 => {
-            use p256::pkcs8::DecodePublicKey;
-            let t = text.trim();
-            let key = if t.starts_with("-----BEGIN") {
-                p256::ecdsa::VerifyingKey::from_public_key_pem(t)
-            } else {
-                let der = b64(t).ok_or_else(|| "public key is not base64 DER".to_string())?;
-                p256::ecdsa::VerifyingKey::from_public_key_der(&der)
-            };
-            Key::EcdsaP256(Box::new(key.map_err(|_| {
-                "not a P-256 public key (SubjectPublicKeyInfo)".to_string()
-            })?))
+        Alg::HmacSha1 | Alg::HmacSha256 | Alg::HmacSha512 | Alg::JwtHs256 => {
+            let raw = bytes()?;
+            let mac = MacKey::new(alg, &raw).ok_or_else(|| "HMAC key rejected".to_string())?;
+            Key::Mac(Box::new(mac), Secret::new(raw))
         }
-        Algorithm::SharedToken => Key::Token(material.clone()),
-        Algorithm::BasicAuth => {
-            let (user, rest) = text
-                .split_once(':')
-                .ok_or_else(|| "expected user:password or user:sha256:<hex>".to_string())?;
-            let password = match rest.strip_prefix("sha256:") {
-                Some(h) => {
-                    let d = hex::decode(h)
-                        .ok()
-                        .filter(|d| d.len() == 32)
-                        .ok_or_else(|| "sha256: needs 64 hex chars".to_string())?;
-                    let mut a = [0u8; 32];
-                    a.copy_from_slice(&d);
-                    PasswordCheck::Sha256(a)
-                }
-                None => PasswordCheck::Plain(Secret::new(rest.as_bytes().to_vec())),
-            };
-            Key::Basic {
-                user: Secret::new(user.as_bytes().to_vec()),
-                password,
+        Alg::Ed25519 => ed25519_key(text.trim())?,
+        Alg::EcdsaP256 | Alg::JwtEs256 => ecdsa_key(text.trim())?,
+        Alg::JwtRs256 => rsa_public_pem(text.trim())?,
+        Alg::Token => Key::Token(material.clone()),
+        Alg::Basic => basic_key(text)?,
+        Alg::RsaSha1 | Alg::RsaSha256 => {
+            return Err("this scheme takes its key from a certificate URL, not from secrets".into())
+        }
+    })
+}
+
+/// ECDSA P-256: a public key (base64 DER SPKI or PEM) or a PEM private key.
+fn ecdsa_key(t: &str) -> Result<Key, String> {
+    use p256::pkcs8::{DecodePrivateKey, DecodePublicKey};
+    if t.starts_with("-----BEGIN PRIVATE KEY") {
+        let sk = p256::ecdsa::SigningKey::from_pkcs8_pem(t)
+            .map_err(|_| "not a P-256 private key (PKCS#8 PEM)".to_string())?;
+        return Ok(Key::EcdsaP256(
+            Box::new(*sk.verifying_key()),
+            Some(Box::new(sk)),
+        ));
+    }
+    let key = if t.starts_with("-----BEGIN") {
+        p256::ecdsa::VerifyingKey::from_public_key_pem(t)
+    } else {
+        let der = b64(t).ok_or_else(|| "public key is not base64 DER".to_string())?;
+        p256::ecdsa::VerifyingKey::from_public_key_der(&der)
+    };
+    let vk = key.map_err(|_| "not a P-256 public key (SubjectPublicKeyInfo)".to_string())?;
+    Ok(Key::EcdsaP256(Box::new(vk), None))
+}
+
+/// An RSA public key from a PEM SubjectPublicKeyInfo.
+fn rsa_public_pem(t: &str) -> Result<Key, String> {
+    let not = || "not an RSA public key (PEM SubjectPublicKeyInfo)".to_string();
+    let (_, pem) = x509_parser::pem::parse_x509_pem(t.as_bytes()).map_err(|_| not())?;
+    use x509_parser::prelude::FromDer;
+    let (_, spki) =
+        x509_parser::x509::SubjectPublicKeyInfo::from_der(&pem.contents).map_err(|_| not())?;
+    match spki.parsed() {
+        Ok(x509_parser::public_key::PublicKey::RSA(_)) => {
+            Ok(Key::Rsa(spki.subject_public_key.data.to_vec()))
+        }
+        _ => Err(not()),
+    }
+}
+
+/// Keys of a JWKS document (RSA and P-256 EC keys), each under its `kid`.
+pub fn jwks(doc: &[u8]) -> Result<Vec<KeyEntry>, String> {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+    let v: serde_json::Value = serde_json::from_slice(doc).map_err(|e| format!("not JSON: {e}"))?;
+    let keys = v["keys"].as_array().ok_or("no \"keys\" array")?;
+    let field = |k: &serde_json::Value, f: &str| -> Result<Vec<u8>, String> {
+        let s = k[f].as_str().ok_or_else(|| format!("key without {f:?}"))?;
+        B64URL
+            .decode(s.trim_end_matches('='))
+            .map_err(|_| format!("{f:?} is not base64url"))
+    };
+    let mut out = Vec::new();
+    for (i, k) in keys.iter().enumerate() {
+        let key = match (k["kty"].as_str(), k["crv"].as_str()) {
+            (Some("RSA"), _) => {
+                let (n, e) = (field(k, "n")?, field(k, "e")?);
+                Key::Rsa(rsa_pkcs1_der(&n, &e))
             }
+            (Some("EC"), Some("P-256")) => {
+                let point = p256::EncodedPoint::from_affine_coordinates(
+                    field(k, "x")?.as_slice().into(),
+                    field(k, "y")?.as_slice().into(),
+                    false,
+                );
+                let vk = p256::ecdsa::VerifyingKey::from_encoded_point(&point)
+                    .map_err(|_| format!("key {i}: not a P-256 point"))?;
+                Key::EcdsaP256(Box::new(vk), None)
+            }
+            _ => continue, // other key types are not used by any preset
+        };
+        out.push(KeyEntry {
+            id: k["kid"]
+                .as_str()
+                .map_or_else(|| format!("jwks{i}"), str::to_string),
+            key,
+            valid_from: None,
+            valid_until: None,
+            inline: false,
+        });
+    }
+    if out.is_empty() {
+        return Err("no RSA or P-256 key".into());
+    }
+    Ok(out)
+}
+
+/// DER `RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }`.
+fn rsa_pkcs1_der(n: &[u8], e: &[u8]) -> Vec<u8> {
+    fn len(n: usize) -> Vec<u8> {
+        match n {
+            0..=127 => vec![n as u8],
+            128..=255 => vec![0x81, n as u8],
+            _ => vec![0x82, (n >> 8) as u8, n as u8],
         }
+    }
+    fn int(v: &[u8]) -> Vec<u8> {
+        let v = &v[v
+            .iter()
+            .position(|b| *b != 0)
+            .unwrap_or(v.len().saturating_sub(1))..];
+        let mut body = if v.first().is_some_and(|b| b & 0x80 != 0) {
+            vec![0]
+        } else {
+            vec![]
+        };
+        body.extend_from_slice(v);
+        [vec![0x02], len(body.len()), body].concat()
+    }
+    let body = [int(n), int(e)].concat();
+    [vec![0x30], len(body.len()), body].concat()
+}
+
+/// `user:password` or `user:sha256:<hex of the password>`.
+fn basic_key(text: &str) -> Result<Key, String> {
+    let (user, rest) = text
+        .split_once(':')
+        .ok_or_else(|| "expected user:password or user:sha256:<hex>".to_string())?;
+    let password = match rest.strip_prefix("sha256:") {
+        Some(h) => {
+            let d = hex::decode(h)
+                .ok()
+                .filter(|d| d.len() == 32)
+                .ok_or_else(|| "sha256: needs 64 hex chars".to_string())?;
+            let mut a = [0u8; 32];
+            a.copy_from_slice(&d);
+            PasswordCheck::Sha256(a)
+        }
+        None => PasswordCheck::Plain(Secret::new(rest.as_bytes().to_vec())),
+    };
+    Ok(Key::Basic {
+        user: Secret::new(user.as_bytes().to_vec()),
+        password,
     })
 }
 
@@ -205,7 +326,12 @@ fn ed25519_key(t: &str) -> Result<Key, String> {
     let raw = match t.strip_prefix("whpk_") {
         Some(rest) => b64(rest).ok_or_else(|| "whpk_ key is not base64".to_string())?,
         None => hex::decode(t)
-            .map_err(|_| "Ed25519 public key must be 64 hex chars or whpk_<base64>".to_string())?,
+            .ok()
+            .or_else(|| b64(t).filter(|b| b.len() == 32))
+            .ok_or_else(|| {
+                "Ed25519 public key must be 64 hex chars, 32 bytes of base64 or whpk_<base64>"
+                    .to_string()
+            })?,
     };
     let pk = arr32(&raw).ok_or_else(|| "Ed25519 public key must be 32 bytes".to_string())?;
     let vk = VerifyingKey::from_bytes(&pk).map_err(|_| "invalid Ed25519 public key".to_string())?;
@@ -215,8 +341,8 @@ fn ed25519_key(t: &str) -> Result<Key, String> {
 /// Resolve and compile every configured secret. Errors are `(key path, message)`.
 pub fn compile(
     secrets: &[toml::Spanned<FileSecret>],
-    alg: Algorithm,
-    fmt: KeyFormat,
+    alg: Alg,
+    fmt: KeyFmt,
     base_dir: &Path,
 ) -> Result<Vec<KeyEntry>, (String, String)> {
     let mut out = Vec::new();
@@ -236,8 +362,23 @@ pub fn compile(
             .resolve(raw, base_dir)
             .map_err(|e| (key_path.clone(), e.to_string()))?;
         let key = build_key(alg, fmt, &secret).map_err(|e| (key_path.clone(), e))?;
+        let id = id.unwrap_or_else(|| i.to_string());
+        if fmt == KeyFmt::RawAndBase64 {
+            // The same secret read the other way too, under the same id.
+            if let Ok(decoded) = build_key(alg, KeyFmt::Whsec, &secret) {
+                out.push(KeyEntry {
+                    id: id.clone(),
+                    key: decoded,
+                    valid_from: parse_time(&format!("{key_path}.valid_from"), from)
+                        .map_err(|e| (key_path.clone(), e))?,
+                    valid_until: parse_time(&format!("{key_path}.valid_until"), until)
+                        .map_err(|e| (key_path.clone(), e))?,
+                    inline: source == SecretSource::Inline,
+                });
+            }
+        }
         out.push(KeyEntry {
-            id: id.unwrap_or_else(|| i.to_string()),
+            id,
             key,
             valid_from: parse_time(&format!("{key_path}.valid_from"), from)
                 .map_err(|e| (key_path.clone(), e))?,

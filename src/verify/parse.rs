@@ -1,18 +1,29 @@
-//! Header parsing for the engine: every function is total (no panics on any
-//! input), bounded, and reports a [`Rejection`] without echoing values.
+//! Header and body parsing for the engine: every function is total (no panics
+//! on any input), bounded, and reports a [`Rejection`] without echoing values.
 
-use super::{Encoding, SigLocation, TsFormat, TsLocation, MAX_CANDIDATES, MAX_HEADER_VALUE};
+use super::scheme::{Names, SigLoc};
+use super::spec::{Enc, TsFmt};
+use super::{MAX_CANDIDATES, MAX_HEADER_VALUE};
 use crate::reject::{Reason, Rejection};
 use base64::Engine;
 use http::{HeaderMap, HeaderName};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// The single value of a header: missing → `None`, repeated or oversized → malformed.
+/// The first of `names` present in `headers`.
+pub fn first<'a>(headers: &HeaderMap, names: &'a Names) -> &'a HeaderName {
+    names
+        .iter()
+        .find(|n| headers.contains_key(*n))
+        .unwrap_or(&names[0])
+}
+
+/// The single value of the first present header of `names`: missing → `reason_missing`, repeated or oversized → malformed.
 pub fn single<'a>(
     headers: &'a HeaderMap,
-    name: &HeaderName,
+    names: &Names,
     reason_missing: Reason,
 ) -> Result<&'a [u8], Rejection> {
+    let name = first(headers, names);
     let mut it = headers.get_all(name).iter();
     let Some(v) = it.next() else {
         return Err(Rejection::new(
@@ -38,25 +49,35 @@ pub fn single<'a>(
 }
 
 /// Decode a signature string. Hex is case-insensitive; base64 accepts missing padding.
-pub fn decode(enc: Encoding, s: &[u8]) -> Option<Vec<u8>> {
+pub fn decode(enc: Enc, s: &[u8]) -> Option<Vec<u8>> {
     let s = trim(s);
-    if s.is_empty() {
+    if s.is_empty() || s.len() > MAX_HEADER_VALUE {
         return None;
     }
-    match enc {
-        Encoding::Hex => hex::decode(s).ok(),
-        Encoding::Base64 => {
-            let stripped: &[u8] = {
-                let mut end = s.len();
-                while end > 0 && s[end - 1] == b'=' {
-                    end -= 1;
-                }
-                &s[..end]
-            };
-            base64::engine::general_purpose::STANDARD_NO_PAD
-                .decode(stripped)
-                .ok()
+    let unpadded = {
+        let mut end = s.len();
+        while end > 0 && s[end - 1] == b'=' {
+            end -= 1;
         }
+        &s[..end]
+    };
+    match enc {
+        Enc::Hex => hex::decode(s).ok(),
+        Enc::Base64 => base64::engine::general_purpose::STANDARD_NO_PAD
+            .decode(unpadded)
+            .ok(),
+        Enc::Base64Url => base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(unpadded)
+            .ok(),
+    }
+}
+
+/// Encode signature bytes.
+pub fn encode(enc: Enc, b: &[u8]) -> String {
+    match enc {
+        Enc::Hex => hex::encode(b),
+        Enc::Base64 => base64::engine::general_purpose::STANDARD.encode(b),
+        Enc::Base64Url => base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b),
     }
 }
 
@@ -82,118 +103,117 @@ pub fn pairs(value: &[u8], sep: char) -> impl Iterator<Item = (&[u8], &[u8])> {
     })
 }
 
-/// Signature candidates (decoded bytes) and, for `Pairs`, the timestamp pair's raw value.
-pub struct Found {
-    /// Decoded signatures to try.
-    pub candidates: Vec<Vec<u8>>,
-    /// Timestamp from the same structured header, if the scheme keeps it there.
-    pub pair_ts: Option<Vec<u8>>,
+/// One signature to try, with the timestamp that came with it (pair groups).
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    /// Decoded signature bytes.
+    pub sig: Vec<u8>,
+    /// Timestamp of its group, for `Pairs` headers.
+    pub ts: Option<Vec<u8>>,
 }
 
-/// Extract candidates from headers according to `loc`.
+fn malformed(why: String) -> Rejection {
+    Rejection::new(Reason::SignatureMalformed, why)
+}
+
+fn push(out: &mut Vec<Candidate>, name: &HeaderName, c: Candidate) -> Result<(), Rejection> {
+    if out.len() == MAX_CANDIDATES {
+        return Err(malformed(format!(
+            "{name}: more than {MAX_CANDIDATES} signatures"
+        )));
+    }
+    out.push(c);
+    Ok(())
+}
+
+/// Extract signature candidates from headers according to `loc`. Body and
+/// JWT locations are handled by the engine (they need more than a decode).
 pub fn signatures(
     headers: &HeaderMap,
-    loc: &SigLocation,
-    enc: Encoding,
-    ts: &TsLocation,
-) -> Result<Found, Rejection> {
-    let malformed = |why: &str| Rejection::new(Reason::SignatureMalformed, why.to_string());
-    let mut candidates = Vec::new();
-    let mut pair_ts = None;
+    loc: &SigLoc,
+    enc: Enc,
+) -> Result<Vec<Candidate>, Rejection> {
+    let dec = |name: &HeaderName, v: &[u8]| {
+        decode(enc, v).ok_or_else(|| malformed(format!("{name}: not valid {}", enc.label())))
+    };
+    let mut out = Vec::new();
     match loc {
-        SigLocation::Header { name, prefix } => {
-            let v = single(headers, name, Reason::SignatureMissing)?;
+        SigLoc::Header(names, prefix) => {
+            let name = first(headers, names);
+            let v = single(headers, names, Reason::SignatureMissing)?;
             let body = trim(v)
                 .strip_prefix(prefix.as_bytes())
-                .ok_or_else(|| malformed(&format!("{name}: expected prefix {prefix:?}")))?;
-            candidates.push(
-                decode(enc, body)
-                    .ok_or_else(|| malformed(&format!("{name}: not valid {enc:?}")))?,
-            );
+                .ok_or_else(|| malformed(format!("{name}: expected prefix {prefix:?}")))?;
+            out.push(Candidate {
+                sig: dec(name, body)?,
+                ts: None,
+            });
         }
-        SigLocation::List { name, sep, prefix } => {
-            let v = single(headers, name, Reason::SignatureMissing)?;
-            for item in v
-                .split(|b| *b == *sep as u8)
-                .map(trim)
-                .filter(|i| !i.is_empty())
-            {
+        SigLoc::List(names, sep, prefix) => {
+            let name = first(headers, names);
+            let v = single(headers, names, Reason::SignatureMissing)?;
+            for item in v.split(|b| *b == *sep as u8).map(trim) {
                 if let Some(sig) = item.strip_prefix(prefix.as_bytes()) {
-                    if candidates.len() == MAX_CANDIDATES {
-                        return Err(malformed(&format!(
-                            "{name}: more than {MAX_CANDIDATES} signatures"
-                        )));
-                    }
-                    candidates.push(
-                        decode(enc, sig)
-                            .ok_or_else(|| malformed(&format!("{name}: not valid {enc:?}")))?,
-                    );
+                    let sig = dec(name, sig)?;
+                    push(&mut out, name, Candidate { sig, ts: None })?;
                 }
             }
-            if candidates.is_empty() {
-                return Err(malformed(&format!(
+            if out.is_empty() {
+                return Err(malformed(format!(
                     "{name}: no signature with prefix {prefix:?}"
                 )));
             }
         }
-        SigLocation::Pairs { name, sep, sig_key } => {
-            let v = single(headers, name, Reason::SignatureMissing)?;
-            let ts_key = match ts {
-                TsLocation::Pair(k) => Some(*k),
-                _ => None,
+        SigLoc::Pairs(names, sep, key, ts_key, groups) => {
+            let name = first(headers, names);
+            let v = single(headers, names, Reason::SignatureMissing)?;
+            let sets: Vec<&[u8]> = match groups {
+                Some(g) => v
+                    .split(|b| *b == *g as u8)
+                    .filter(|s| !trim(s).is_empty())
+                    .collect(),
+                None => vec![v],
             };
-            for (k, val) in pairs(v, *sep) {
-                if k == sig_key.as_bytes() {
-                    if candidates.len() == MAX_CANDIDATES {
-                        return Err(malformed(&format!(
-                            "{name}: more than {MAX_CANDIDATES} signatures"
-                        )));
-                    }
-                    candidates.push(decode(enc, val).ok_or_else(|| {
-                        malformed(&format!("{name}: {sig_key} is not valid {enc:?}"))
-                    })?);
-                } else if Some(k) == ts_key.map(str::as_bytes) {
-                    if pair_ts.is_some() {
-                        return Err(Rejection::new(
-                            Reason::TimestampInvalid,
-                            format!("{name}: timestamp repeated"),
-                        ));
-                    }
-                    pair_ts = Some(val.to_vec());
-                }
+            for set in sets {
+                pair_set(&mut out, name, set, *sep, key, ts_key.as_deref(), enc)?;
             }
-            if candidates.is_empty() {
-                return Err(malformed(&format!("{name}: no {sig_key}= signature")));
+            if out.is_empty() {
+                return Err(malformed(format!("{name}: no {key}= signature")));
             }
         }
-        SigLocation::Numbered { prefix } => {
-            for i in 1..=MAX_CANDIDATES {
-                let Ok(name) = HeaderName::from_bytes(format!("{prefix}{i}").as_bytes()) else {
-                    break;
-                };
-                match single(headers, &name, Reason::SignatureMissing) {
-                    Ok(v) => candidates.push(
-                        decode(enc, v)
-                            .ok_or_else(|| malformed(&format!("{name}: not valid {enc:?}")))?,
-                    ),
-                    Err(r) if r.reason == Reason::SignatureMissing => break,
+        SigLoc::Each(names) => {
+            for name in names {
+                match single(headers, &vec![name.clone()], Reason::SignatureMissing) {
+                    Ok(v) => out.push(Candidate {
+                        sig: dec(name, v)?,
+                        ts: None,
+                    }),
+                    Err(r) if r.reason == Reason::SignatureMissing => {}
                     Err(r) => return Err(r),
                 }
             }
-            if candidates.is_empty() {
+            if out.is_empty() {
                 return Err(Rejection::new(
                     Reason::SignatureMissing,
-                    format!("{prefix}1 header missing"),
+                    format!("{} header missing", names[0]),
                 ));
             }
         }
-        SigLocation::Token { name } => {
-            candidates.push(single(headers, name, Reason::SignatureMissing)?.to_vec());
+        SigLoc::Token(names, prefix) => {
+            let name = first(headers, names);
+            let v = single(headers, names, Reason::SignatureMissing)?;
+            let token = v
+                .strip_prefix(prefix.as_bytes())
+                .ok_or_else(|| malformed(format!("{name}: expected prefix {prefix:?}")))?;
+            out.push(Candidate {
+                sig: token.to_vec(),
+                ts: None,
+            });
         }
-        SigLocation::Authorization => {
+        SigLoc::Basic => {
             let v = single(
                 headers,
-                &http::header::AUTHORIZATION,
+                &vec![http::header::AUTHORIZATION],
                 Reason::SignatureMissing,
             )?;
             let cred = trim(v);
@@ -201,38 +221,100 @@ pub fn signatures(
                 .get(..6)
                 .filter(|p| p.eq_ignore_ascii_case(b"basic "))
                 .map(|_| &cred[6..])
-                .ok_or_else(|| malformed("authorization: expected Basic credentials"))?;
-            candidates.push(
-                decode(Encoding::Base64, b64)
-                    .ok_or_else(|| malformed("authorization: not valid base64"))?,
+                .ok_or_else(|| malformed("authorization: expected Basic credentials".into()))?;
+            out.push(Candidate {
+                sig: decode(Enc::Base64, b64)
+                    .ok_or_else(|| malformed("authorization: not valid base64".into()))?,
+                ts: None,
+            });
+        }
+        SigLoc::Body(_) | SigLoc::Jwt(..) => {}
+    }
+    Ok(out)
+}
+
+/// One set of `k=v` pairs: its signatures, each tagged with the set's timestamp.
+fn pair_set(
+    out: &mut Vec<Candidate>,
+    name: &HeaderName,
+    set: &[u8],
+    sep: char,
+    key: &str,
+    ts_key: Option<&str>,
+    enc: Enc,
+) -> Result<(), Rejection> {
+    let mut ts = None;
+    let mut sigs = Vec::new();
+    for (k, val) in pairs(set, sep) {
+        if k == key.as_bytes() {
+            sigs.push(
+                decode(enc, val).ok_or_else(|| {
+                    malformed(format!("{name}: {key} is not valid {}", enc.label()))
+                })?,
             );
+        } else if Some(k) == ts_key.map(str::as_bytes) {
+            if ts.is_some() {
+                return Err(Rejection::new(
+                    Reason::TimestampInvalid,
+                    format!("{name}: timestamp repeated"),
+                ));
+            }
+            ts = Some(val.to_vec());
         }
     }
-    Ok(Found {
-        candidates,
-        pair_ts,
-    })
+    if ts_key.is_some() && ts.is_none() && !sigs.is_empty() {
+        return Err(Rejection::new(
+            Reason::TimestampMissing,
+            format!("{name}: no timestamp pair"),
+        ));
+    }
+    for sig in sigs {
+        push(
+            out,
+            name,
+            Candidate {
+                sig,
+                ts: ts.clone(),
+            },
+        )?;
+    }
+    Ok(())
 }
 
 /// Parse a timestamp into a point in time.
-pub fn timestamp(raw: &[u8], fmt: TsFormat) -> Result<SystemTime, Rejection> {
+pub fn timestamp(raw: &[u8], fmt: TsFmt) -> Result<SystemTime, Rejection> {
     let invalid = || Rejection::new(Reason::TimestampInvalid, "unparseable timestamp");
     let s = std::str::from_utf8(trim(raw)).map_err(|_| invalid())?;
     match fmt {
-        TsFormat::UnixSeconds | TsFormat::UnixMillis => {
+        TsFmt::Unix | TsFmt::UnixMs => {
             if s.is_empty() || s.len() > 16 || !s.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(invalid());
             }
             let n: u64 = s.parse().map_err(|_| invalid())?;
-            let d = if fmt == TsFormat::UnixSeconds {
+            let d = if fmt == TsFmt::Unix {
                 Duration::from_secs(n)
             } else {
                 Duration::from_millis(n)
             };
             UNIX_EPOCH.checked_add(d).ok_or_else(invalid)
         }
-        TsFormat::Rfc3339 => humantime::parse_rfc3339_weak(s).map_err(|_| invalid()),
+        TsFmt::Rfc3339 => rfc3339(s).ok_or_else(invalid),
     }
+}
+
+/// RFC 3339 with `Z` or an offset; a missing zone is read as UTC (Orb).
+fn rfc3339(s: &str) -> Option<SystemTime> {
+    if s.len() > 64 {
+        return None;
+    }
+    if let Ok(t) = humantime::parse_rfc3339_weak(s) {
+        return Some(t);
+    }
+    let fmt = time::format_description::well_known::Rfc3339;
+    if let Ok(t) = time::OffsetDateTime::parse(s, &fmt) {
+        return Some(t.into());
+    }
+    humantime::parse_rfc3339_weak(&format!("{s}Z")).ok()
 }
 
 /// Is `ts` within `tolerance` of `now`, in either direction?
@@ -252,4 +334,72 @@ pub fn fresh(ts: SystemTime, now: SystemTime, tolerance: Duration) -> Result<(),
         ));
     }
     Ok(())
+}
+
+/// A string (or number, as its text) at a dotted path of a JSON body, or a
+/// field of a form body (its last path segment). Reads the body without
+/// building a tree: each level is borrowed raw JSON.
+pub fn body_field(body: &[u8], path: &[String]) -> Option<String> {
+    if let Some(v) = json_field(body, path) {
+        return Some(v);
+    }
+    let key = path.last()?;
+    form_urlencoded::parse(body)
+        .find(|(k, _)| k == key.as_str())
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Every string at a dotted path of a JSON body where `*` steps into each
+/// element of an array (Microsoft Graph's `value.*.clientState`). At most
+/// [`MAX_CANDIDATES`] values; `None` when the path matches nothing.
+pub fn body_fields(body: &[u8], path: &[String]) -> Option<Vec<String>> {
+    use serde_json::value::RawValue;
+    let Some(star) = path.iter().position(|p| p == "*") else {
+        return body_field(body, path).map(|v| vec![v]);
+    };
+    let head: &RawValue = {
+        let mut raw: &RawValue = serde_json::from_slice(body).ok()?;
+        for seg in &path[..star] {
+            let map: std::collections::HashMap<std::borrow::Cow<'_, str>, &RawValue> =
+                serde_json::from_str(raw.get()).ok()?;
+            raw = map.get(seg.as_str())?;
+        }
+        raw
+    };
+    let items: Vec<&RawValue> = serde_json::from_str(head.get()).ok()?;
+    if items.is_empty() || items.len() > MAX_CANDIDATES {
+        return None;
+    }
+    items
+        .iter()
+        .map(|item| json_field(item.get().as_bytes(), &path[star + 1..]))
+        .collect()
+}
+
+/// A top-level string field of a JSON body.
+pub fn body_field_json(body: &[u8], key: &str) -> Option<String> {
+    json_field(body, &[key.to_string()])
+}
+
+fn json_field(body: &[u8], path: &[String]) -> Option<String> {
+    if path.is_empty() {
+        return match serde_json::from_slice(body).ok()? {
+            serde_json::Value::String(s) => Some(s),
+            _ => None,
+        };
+    }
+    use serde_json::value::RawValue;
+    use std::collections::HashMap;
+    let mut raw: &RawValue = serde_json::from_slice(body).ok()?;
+    for seg in path {
+        let map: HashMap<std::borrow::Cow<'_, str>, &RawValue> =
+            serde_json::from_str(raw.get()).ok()?;
+        raw = map.get(seg.as_str())?;
+    }
+    let v: serde_json::Value = serde_json::from_str(raw.get()).ok()?;
+    match v {
+        serde_json::Value::String(s) => Some(s),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
 }

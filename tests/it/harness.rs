@@ -642,7 +642,7 @@ impl Drop for RedisServer {
 pub fn signer(table: &str) -> hookgate::verify::Verifier {
     let body = table.trim_start().trim_start_matches("[route.verify]\n");
     let f: hookgate::verify::FileVerify = toml::from_str(body).unwrap();
-    hookgate::verify::Verifier::from_file(&f, std::path::Path::new(".")).unwrap()
+    hookgate::verify::Verifier::from_file(&f, std::path::Path::new("."), "test").unwrap()
 }
 
 /// The headers a provider signing with `v` sends for a POST of `body` to

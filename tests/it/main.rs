@@ -6,15 +6,16 @@ mod harness;
 mod admin;
 mod attacks;
 mod cli;
-
 mod connections;
 mod durable;
 mod forwarding;
 mod fuzz_corpus;
+mod handshakes;
 mod limits;
 mod memory;
 mod observability;
 mod prometheus;
+mod providers;
 mod queue_cli;
 mod queue_contract;
 mod queue_embedded;

@@ -76,7 +76,7 @@ fn same_delivery_twice_is_forwarded_once_and_acknowledged() {
 #[test]
 fn reject_mode_answers_409_and_unsigned_id_headers_cannot_dodge_the_store() {
     let up = Upstream::start();
-    let table = "[route.verify]\nscheme = \"github\"\nsecrets = [\"gh\"]\n[route.replay]\non_duplicate = \"reject\"";
+    let table = "[route.verify]\nscheme = \"github\"\nsecrets = [\"gh\"]\n[route.replay]\nkey = \"signature\"\non_duplicate = \"reject\"";
     let gw = Gateway::start(&route("gh", "/gh", up.addr, table));
     let body = b"{\"action\":\"opened\"}";
     let mut h = github_signed(body);
@@ -178,7 +178,7 @@ fn failed_delivery_is_released_so_the_retry_goes_through() {
 fn untimestamped_key_expires_after_its_ttl() {
     let up = Upstream::start();
     let table =
-        "[route.verify]\nscheme = \"github\"\nsecrets = [\"gh\"]\n[route.replay]\nttl = \"1s\"";
+        "[route.verify]\nscheme = \"github\"\nsecrets = [\"gh\"]\n[route.replay]\nkey = \"signature\"\nttl = \"1s\"";
     let gw = Gateway::start(&route("gh", "/gh", up.addr, table));
     let body = b"{}";
     let h = github_signed(body);

@@ -3,38 +3,56 @@
 
 use crate::harness::*;
 use base64::Engine;
-use hookgate::verify::known_schemes;
+use hookgate::verify::providers::PROVIDERS;
+use hookgate::verify::spec::{Handshake, KeyFmt, Provider, Sig, Ts};
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 
-/// A secret of the right shape for each preset (a `whsk_` signing key for Ed25519 ones).
-fn secret_for(scheme: &str) -> String {
+/// A secret of the right shape for a row (a signing key for public-key schemes).
+fn secret_for(p: &Provider) -> String {
     let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
-    match scheme {
-        "standard-webhooks" | "svix" | "clerk" | "resend" | "openai" | "replicate" | "polar" => {
-            format!("whsec_{}", b64(&[5u8; 24]))
-        }
-        "standard-webhooks-v1a" | "svix-v1a" | "discord" => {
+    match p.spec.key {
+        KeyFmt::Whsec | KeyFmt::RawAndBase64 => format!("whsec_{}", b64(&[5u8; 24])),
+        KeyFmt::Ed25519 => {
             let sk = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
             format!(
                 "whsk_{}",
                 b64(&[sk.to_bytes().as_slice(), sk.verifying_key().as_bytes()].concat())
             )
         }
-        "basic-auth" | "postmark" | "pipedrive" | "sparkpost" => "hook:pa55".into(),
-        _ => format!("{scheme}-secret"),
+        KeyFmt::EcdsaP256 | KeyFmt::Jwk => {
+            use p256::pkcs8::EncodePrivateKey;
+            let sk = p256::ecdsa::SigningKey::from_slice(&[3u8; 32]).unwrap();
+            sk.to_pkcs8_pem(Default::default()).unwrap().to_string()
+        }
+        KeyFmt::Basic => "hook:pa55".into(),
+        KeyFmt::Base64 => b64(&[4u8; 32]),
+        KeyFmt::Hex => hex::encode([4u8; 32]),
+        _ => format!("{}-secret", p.name),
     }
+}
+
+fn verify_table_for(p: &Provider, extra: &str) -> String {
+    let mut knobs = String::new();
+    if p.spec.content.contains("{url}") {
+        knobs += "public_url = \"https://hooks.example.com\"\n";
+    }
+    match p.handshake {
+        Some(Handshake::HubChallenge { .. }) => knobs += "verify_token = \"vt\"\n",
+        Some(Handshake::AsanaSecret) => knobs += "handshake = false\n",
+        _ => {}
+    }
+    format!(
+        "[route.verify]\nscheme = {:?}\nsecrets = [{:?}]\n{knobs}{extra}",
+        p.name,
+        secret_for(p)
+    )
 }
 
 fn verify_table(scheme: &str, secrets: &[String], extra: &str) -> String {
     let list: Vec<String> = secrets.iter().map(|s| format!("{s:?}")).collect();
-    let url = if matches!(scheme, "twilio" | "mandrill" | "square" | "hubspot") {
-        "public_url = \"https://hooks.example.com\"\n"
-    } else {
-        ""
-    };
     format!(
-        "[route.verify]\nscheme = {scheme:?}\nsecrets = [{}]\n{url}{extra}",
+        "[route.verify]\nscheme = {scheme:?}\nsecrets = [{}]\n{extra}",
         list.join(", ")
     )
 }
@@ -66,27 +84,37 @@ fn error_of(r: reqwest::blocking::Response) -> (u16, String) {
 #[test]
 fn every_signable_preset_forwards_exact_bytes_and_refuses_tampering() {
     let up = Upstream::start();
-    let schemes: Vec<&str> = known_schemes()
-        .into_iter()
-        .filter(|s| !matches!(*s, "generic" | "sendgrid"))
+    let rows: Vec<&Provider> = PROVIDERS
+        .iter()
+        .filter(|p| !matches!(p.spec.sig, Sig::Body { .. }) && p.spec.key != KeyFmt::Remote)
         .collect();
     let mut routes = String::new();
-    for s in &schemes {
+    for p in &rows {
         routes += &route(
-            s,
-            &format!("/hooks/{s}"),
+            p.name,
+            &format!("/hooks/{}", p.name),
             up.addr,
-            &verify_table(s, &[secret_for(s)], ""),
+            &verify_table_for(p, ""),
         );
     }
     let gw = Gateway::start(&routes);
-    for s in &schemes {
-        let v = signer(&verify_table(s, &[secret_for(s)], ""));
+    for p in &rows {
+        let s = p.name;
+        let v = signer(&verify_table_for(p, ""));
         let path = format!("/hooks/{s}?delivery=1");
-        let (ctype, body): (&str, Vec<u8>) = if matches!(*s, "twilio" | "mandrill") {
+        let now_ms = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_millis();
+        let (ctype, body): (&str, Vec<u8>) = if p.spec.content.contains("{form:sorted}") {
             (
                 "application/x-www-form-urlencoded",
                 b"CallSid=CA1&Digits=1234".to_vec(),
+            )
+        } else if let Ts::Body { path, .. } = p.spec.ts {
+            (
+                "application/json",
+                format!("{{\"provider\":\"{s}\",\"{path}\":{now_ms}}}\r\n").into_bytes(),
             )
         } else {
             (

@@ -1,0 +1,318 @@
+//! Every handshake the gateway answers: before the body (query/header only,
+//! no signature to check) and after the signature verified (signed ones).
+
+use super::*;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+fn before(v: &Verifier, method: &str, path: &str, hd: &HeaderMap) -> Result<Option<Reply>, Reason> {
+    let req = RequestParts {
+        method,
+        path_and_query: path,
+        headers: hd,
+    };
+    match v
+        .before_body(&req, at(1_700_000_000))
+        .map_err(|r| r.reason)?
+    {
+        BeforeBody::Answer(r) => Ok(Some(r)),
+        BeforeBody::Continue(_) => Ok(None),
+    }
+}
+
+/// Sign `body` with the verifier's own signer, then run both steps.
+fn after(
+    v: &Verifier,
+    method: &str,
+    extra: &[(&str, &str)],
+    body: &[u8],
+) -> Result<AfterBody, Reason> {
+    let now = at(1_700_000_000);
+    let base = h(extra);
+    let req = RequestParts {
+        method,
+        path_and_query: "/hook",
+        headers: &base,
+    };
+    let mut signed = v.sign(&req, body, now).unwrap();
+    signed.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let hd = headers(&signed);
+    let req = RequestParts {
+        method,
+        path_and_query: "/hook",
+        headers: &hd,
+    };
+    let pre = match v.before_body(&req, now).map_err(|r| r.reason)? {
+        BeforeBody::Continue(p) => p,
+        BeforeBody::Answer(_) => panic!("answered before the body"),
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(v.after_body(&pre, &req, body, now))
+        .map_err(|r| r.reason)
+}
+
+fn text(r: &Reply) -> String {
+    String::from_utf8(r.body.clone()).unwrap()
+}
+
+#[test]
+fn meta_hub_challenge_needs_the_verify_token() {
+    let v = verifier("scheme = \"meta\"\nsecrets = [\"app\"]\nverify_token = \"vt-123\"");
+    let ok = before(
+        &v,
+        "GET",
+        "/hook?hub.mode=subscribe&hub.verify_token=vt-123&hub.challenge=1158201444",
+        &HeaderMap::new(),
+    );
+    let reply = ok.unwrap().unwrap();
+    assert_eq!(
+        (reply.status, text(&reply)),
+        (200, "1158201444".to_string())
+    );
+    assert_eq!(
+        before(
+            &v,
+            "GET",
+            "/hook?hub.mode=subscribe&hub.verify_token=nope&hub.challenge=1",
+            &HeaderMap::new()
+        ),
+        Err(Reason::SignatureInvalid)
+    );
+    // A POST (a delivery) goes through the signature check as usual.
+    assert_eq!(
+        before(&v, "POST", "/hook?hub.mode=subscribe", &HeaderMap::new()),
+        Err(Reason::SignatureMissing)
+    );
+    assert!(config_error("scheme = \"meta\"\nsecrets = [\"app\"]")
+        .starts_with("verify.verify_token: the hub.challenge handshake needs verify_token"));
+    // handshake = false forwards it instead: it then needs a signature like anything else.
+    let off = verifier("scheme = \"meta\"\nsecrets = [\"app\"]\nhandshake = false");
+    assert_eq!(
+        before(
+            &off,
+            "GET",
+            "/hook?hub.mode=subscribe&hub.verify_token=vt-123&hub.challenge=1",
+            &HeaderMap::new()
+        ),
+        Err(Reason::SignatureMissing)
+    );
+}
+
+#[test]
+fn query_challenges_are_echoed_bounded() {
+    for scheme in ["dropbox", "nylas"] {
+        let v = verifier(&format!("scheme = {scheme:?}\nsecrets = [\"s\"]"));
+        let reply = before(&v, "GET", "/hook?challenge=abc%20123", &HeaderMap::new())
+            .unwrap()
+            .unwrap();
+        assert_eq!(text(&reply), "abc 123", "{scheme}");
+        assert!(reply
+            .headers
+            .contains(&("x-content-type-options", "nosniff".into())));
+        let long = format!("/hook?challenge={}", "a".repeat(2000));
+        assert_eq!(
+            before(&v, "GET", &long, &HeaderMap::new()),
+            Err(Reason::BadRequest)
+        );
+        assert_eq!(
+            before(&v, "GET", "/hook?challenge=%0Aevil", &HeaderMap::new()),
+            Err(Reason::BadRequest)
+        );
+    }
+}
+
+#[test]
+fn asana_secret_is_learned_persisted_and_not_replaceable() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = format!("scheme = \"asana\"\nstate_dir = {:?}", dir.path());
+    let v = verifier(&table);
+    assert_eq!(v.key_count(), 0);
+    let reply = before(
+        &v,
+        "POST",
+        "/hook",
+        &h(&[("x-hook-secret", "learned-secret")]),
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(
+        reply.headers,
+        vec![("x-hook-secret", "learned-secret".to_string())]
+    );
+    let file = dir.path().join("test.asana-secret");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "learned-secret");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // Later deliveries are signed with it.
+    let body = br#"{"events":[]}"#;
+    let mut m = Hmac::<Sha256>::new_from_slice(b"learned-secret").unwrap();
+    m.update(body);
+    let sig = hex::encode(m.finalize().into_bytes());
+    let got = check(
+        &v,
+        "POST",
+        "/hook",
+        &h(&[("x-hook-signature", &sig)]),
+        body,
+        at(1),
+    )
+    .unwrap();
+    assert_eq!(got.key_id, "handshake");
+    // Whoever comes next cannot replace it, and a reload reads it back.
+    assert_eq!(
+        before(&v, "POST", "/hook", &h(&[("x-hook-secret", "attacker")])),
+        Err(Reason::SignatureInvalid)
+    );
+    let reloaded = verifier(&table);
+    assert!(check(
+        &reloaded,
+        "POST",
+        "/hook",
+        &h(&[("x-hook-signature", &sig)]),
+        body,
+        at(1)
+    )
+    .is_ok());
+    assert!(reloaded.handshake().unwrap().describe().contains("(set)"));
+    assert!(config_error("scheme = \"asana\"").starts_with("verify.state_dir:"));
+}
+
+#[test]
+fn zoom_url_validation_is_answered_with_the_hmac_of_the_plain_token() {
+    let v = verifier("scheme = \"zoom\"\nsecrets = [\"zoom-secret\"]");
+    let body = br#"{"payload":{"plainToken":"qgg8vlvZRS6UYooatFL8Aw"},"event_ts":1654503849680,"event":"endpoint.url_validation"}"#;
+    let reply = after(&v, "POST", &[], body).unwrap().answer.unwrap();
+    let mut m = Hmac::<Sha256>::new_from_slice(b"zoom-secret").unwrap();
+    m.update(b"qgg8vlvZRS6UYooatFL8Aw");
+    let want = hex::encode(m.finalize().into_bytes());
+    let json: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+    assert_eq!(json["plainToken"], "qgg8vlvZRS6UYooatFL8Aw");
+    assert_eq!(json["encryptedToken"], want.as_str());
+    // An ordinary event is forwarded.
+    assert!(after(&v, "POST", &[], br#"{"event":"meeting.started"}"#)
+        .unwrap()
+        .answer
+        .is_none());
+}
+
+#[test]
+fn signed_challenges_are_answered_after_verification() {
+    let twitch = verifier("scheme = \"twitch\"\nsecrets = [\"0123456789\"]");
+    let body = br#"{"challenge":"pogchamp-kappa-360noscope-vohiyo","subscription":{}}"#;
+    let r = after(
+        &twitch,
+        "POST",
+        &[(
+            "twitch-eventsub-message-type",
+            "webhook_callback_verification",
+        )],
+        body,
+    )
+    .unwrap();
+    assert_eq!(text(&r.answer.unwrap()), "pogchamp-kappa-360noscope-vohiyo");
+    let r = after(
+        &twitch,
+        "POST",
+        &[("twitch-eventsub-message-type", "notification")],
+        body,
+    )
+    .unwrap();
+    assert!(r.answer.is_none());
+
+    let slack = verifier("scheme = \"slack\"\nsecrets = [\"s\"]");
+    let body = br#"{"token":"x","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"}"#;
+    let r = after(&slack, "POST", &[], body).unwrap();
+    assert_eq!(
+        text(&r.answer.unwrap()),
+        "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"
+    );
+
+    let discord = verifier(&format!(
+        "scheme = \"discord\"\nsecrets = [{:?}]",
+        secret_for(providers::find("discord").unwrap(), 1)
+    ));
+    let r = after(&discord, "POST", &[], br#"{"type":1,"id":"1"}"#).unwrap();
+    assert_eq!(r.answer.unwrap().body, br#"{"type":1}"#);
+    assert!(after(&discord, "POST", &[], br#"{"type":2,"id":"2"}"#)
+        .unwrap()
+        .answer
+        .is_none());
+
+    // Okta's verification GET is answered from its header alone.
+    let okta = verifier("scheme = \"okta\"\nsecrets = [\"Bearer tok\"]");
+    let hd = h(&[("x-okta-verification-challenge", "chal-1")]);
+    let r = before(&okta, "GET", "/hook", &hd).unwrap().unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(json["verification"], "chal-1");
+}
+
+#[test]
+fn unsigned_signed_handshakes_are_refused() {
+    // A forged Twitch verification without a signature never gets an answer.
+    let twitch = verifier("scheme = \"twitch\"\nsecrets = [\"0123456789\"]");
+    let hd = h(&[(
+        "twitch-eventsub-message-type",
+        "webhook_callback_verification",
+    )]);
+    assert_eq!(
+        before(&twitch, "POST", "/hook", &hd),
+        Err(Reason::SignatureMissing)
+    );
+    let okta = verifier("scheme = \"okta\"\nsecrets = [\"Bearer tok\"]");
+    let hd = h(&[
+        ("x-okta-verification-challenge", "c"),
+        ("authorization", "Bearer wrong"),
+    ]);
+    let req = RequestParts {
+        method: "GET",
+        path_and_query: "/",
+        headers: &hd,
+    };
+    let pre = okta.precheck(&req, at(1)).unwrap();
+    assert_eq!(
+        okta.verify(&pre, &req, b"", at(1)).map_err(|r| r.reason),
+        Err(Reason::SignatureInvalid)
+    );
+}
+
+/// Microsoft Graph: `?validationToken=` is echoed as text; notifications
+/// carry the clientState in every item, and every item must match.
+#[test]
+fn microsoft_graph_validation_and_client_state() {
+    let v = verifier("scheme = \"microsoft-graph\"\nsecrets = [\"client-state-1\"]");
+    let hd = h(&[("content-type", "text/plain")]);
+    let reply = before(
+        &v,
+        "POST",
+        "/hook?validationToken=Validation%3A%20Testing%20client%20application",
+        &hd,
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(text(&reply), "Validation: Testing client application");
+    let good = br#"{"value":[{"subscriptionId":"s1","clientState":"client-state-1","changeType":"created"},{"subscriptionId":"s1","clientState":"client-state-1","changeType":"updated"}]}"#;
+    assert!(check(&v, "POST", "/hook", &HeaderMap::new(), good, at(1)).is_ok());
+    let mixed = br#"{"value":[{"clientState":"client-state-1"},{"clientState":"forged"}]}"#;
+    assert_eq!(
+        check(&v, "POST", "/hook", &HeaderMap::new(), mixed, at(1)),
+        Err(Reason::SignatureInvalid)
+    );
+    assert_eq!(
+        check(
+            &v,
+            "POST",
+            "/hook",
+            &HeaderMap::new(),
+            b"{\"value\":[]}",
+            at(1)
+        ),
+        Err(Reason::SignatureMissing)
+    );
+    assert!(v.credential_only());
+    assert_eq!(v.default_replay_key(), &DefaultKey::None);
+}

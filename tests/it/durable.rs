@@ -689,3 +689,116 @@ fn an_upgrade_hands_the_queue_file_over_to_the_new_process() {
     let _ = new.kill();
     let _ = new.wait();
 }
+
+/// Stage by stage, in process: the replay store (Redis) dies between the
+/// reservation and the commit; the delivery was stored, so it is
+/// acknowledged all the same, and the failed commit is counted.
+#[test]
+fn a_replay_commit_that_fails_after_queueing_still_acknowledges() {
+    use hookgate::proxy::replay_guard::{self, Decision};
+    use hookgate::queue::QueueStore;
+    let mut redis = RedisServer::start_persistent();
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "[admin]\nlisten = \"127.0.0.1:1\"\n[[listener]]\nname = \"p\"\nlisten = \"127.0.0.1:2\"\n\
+         [replay]\nstore = \"redis\"\nredis_url = \"{}\"\n{}{EMBEDDED}",
+        redis.url(),
+        queued_route("127.0.0.1:3", "")
+    );
+    let path = dir.path().join("c.toml");
+    std::fs::write(&path, &text).unwrap();
+    let cfg = hookgate::config::load(&path).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let metrics = Arc::new(hookgate::metrics::Metrics::new().unwrap());
+        let hookgate::replay::StoreKind::Redis {
+            url,
+            prefix,
+            connect_timeout,
+            command_timeout,
+        } = &cfg.replay.store
+        else {
+            panic!("redis")
+        };
+        let replay: Arc<dyn hookgate::replay::ReplayStore> = Arc::new(
+            hookgate::replay::redis::RedisStore::new(
+                url,
+                prefix,
+                *connect_timeout,
+                *command_timeout,
+            )
+            .unwrap(),
+        );
+        let store = hookgate::queue::open(cfg.queue.as_ref().unwrap())
+            .await
+            .unwrap();
+        let route = cfg.routes[0].clone();
+        let key = Some("sig:abc".to_string());
+        let Decision::Forward(guard) = replay_guard::reserve(&replay, &metrics, &cfg, &route, key)
+            .await
+            .unwrap()
+        else {
+            panic!("reserved")
+        };
+        redis.kill();
+        let req = pingora::http::RequestHeader::build("POST", b"/hooks/gh", None).unwrap();
+        let id = hookgate::proxy::enqueue::enqueue(
+            Some(&store),
+            &route,
+            &req,
+            bytes::Bytes::from_static(b"{}"),
+            guard,
+        )
+        .await
+        .expect("stored, so acknowledged");
+        assert!(store.show(id).await.unwrap().is_some());
+        let errors = metrics
+            .replay_store_errors
+            .with_label_values(&["unavailable"])
+            .get();
+        assert_eq!(errors, 1, "the failed commit is counted");
+    });
+}
+
+#[test]
+fn a_route_switched_back_to_direct_still_delivers_what_it_queued() {
+    let port = free_port();
+    let queued = queued_route(&format!("127.0.0.1:{port}"), "");
+    let g = Gateway::start(&(queued.clone() + EMBEDDED));
+    let acked = acknowledge(&g, 5);
+    let direct = queued.replace(
+        "[route.delivery]\nmode = \"queue\"\nbackoff_initial = \"100ms\"\nbackoff_max = \"1s\"\nmax_attempts = 1000\n",
+        "",
+    );
+    let text = std::fs::read_to_string(&g.config).unwrap();
+    std::fs::write(&g.config, text.replace(&queued, &direct)).unwrap();
+    let out = std::process::Command::new(bin())
+        .args(["reload", "-c"])
+        .arg(&g.config)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Only once the queue-mode workers are gone does the upstream come up.
+    eventually(
+        Duration::from_secs(10),
+        "the workers to follow the reload",
+        || g.logs().contains("queue routes changed: workers restarted"),
+    );
+    let up = Upstream::on(port, Behaviour::default());
+    assert_eq!(send(&g, &body(100)).status, 200, "direct now");
+    let twice = all_arrive(
+        || {
+            up.received()
+                .into_iter()
+                .filter(|r| r.header("x-hookgate-delivery-id").is_some())
+                .collect()
+        },
+        &acked,
+        Duration::from_secs(30),
+    );
+    assert_eq!(twice, 0);
+}

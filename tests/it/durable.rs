@@ -696,7 +696,6 @@ fn an_upgrade_hands_the_queue_file_over_to_the_new_process() {
 #[test]
 fn a_replay_commit_that_fails_after_queueing_still_acknowledges() {
     use hookgate::proxy::replay_guard::{self, Decision};
-    use hookgate::queue::QueueStore;
     let mut redis = RedisServer::start_persistent();
     let dir = tempfile::tempdir().unwrap();
     let text = format!(

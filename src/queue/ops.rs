@@ -529,6 +529,15 @@ fn shown_headers(d: &QueuedDelivery, secret: &[HeaderName]) -> Vec<(String, Stri
         .collect()
 }
 
+/// The path, with the query string's contents withheld: some senders put
+/// a token there.
+fn shown_path(path: &str) -> String {
+    match path.split_once('?') {
+        Some((p, q)) => format!("{p}?<query of {} bytes not shown>", q.len()),
+        None => path.to_string(),
+    }
+}
+
 /// `queue show` as text: metadata, headers (secrets redacted), body size. Never the body.
 pub fn show_text(d: &QueuedDelivery, secret: &[HeaderName]) -> String {
     let mut out = String::new();
@@ -540,7 +549,7 @@ pub fn show_text(d: &QueuedDelivery, secret: &[HeaderName]) -> String {
     if let Some(e) = &d.last_error {
         let _ = writeln!(out, "last error: {e}");
     }
-    let _ = writeln!(out, "request:   {} {}", d.method, d.path);
+    let _ = writeln!(out, "request:   {} {}", d.method, shown_path(&d.path));
     let _ = writeln!(out, "headers:");
     for (n, v) in shown_headers(d, secret) {
         let _ = writeln!(out, "  {n}: {v}");
@@ -558,7 +567,7 @@ pub fn show_json(d: &QueuedDelivery, secret: &[HeaderName]) -> Value {
         "attempts": d.attempts,
         "last_error": d.last_error,
         "method": d.method,
-        "path": d.path,
+        "path": shown_path(&d.path),
         "headers": shown_headers(d, secret).into_iter().map(|(n, v)| json!([n, v])).collect::<Vec<_>>(),
         "body_bytes": d.body.len(),
     });
@@ -598,7 +607,7 @@ mod tests {
             },
             last_error: None,
             method: "POST".into(),
-            path: "/hooks/github".into(),
+            path: "/hooks/github?token=query-secret".into(),
             headers: h,
             body: Bytes::from_static(b"{\"secret_in_body\":1}"),
         }
@@ -670,6 +679,11 @@ mod tests {
             assert!(!out.contains("sha256=abc"), "{out}");
             assert!(!out.contains("topsecret"), "{out}");
             assert!(!out.contains("secret_in_body"), "{out}");
+            assert!(!out.contains("query-secret"), "{out}");
+            assert!(
+                out.contains("/hooks/github?<query of 18 bytes not shown>"),
+                "{out}"
+            );
             assert!(out.contains("application/json"), "{out}");
             assert!(out.contains("<redacted>"), "{out}");
         }

@@ -609,7 +609,14 @@ fn a_reload_starts_queueing_and_one_without_a_store_is_refused() {
 fn a_store_that_cannot_keep_deliveries_refuses_to_start() {
     let redis = RedisServer::start();
     let up = Upstream::start();
+    // A running instance holds its embedded file.
+    let running = Gateway::start(&(queued_route(&up.addr.to_string(), "") + EMBEDDED));
+    let held = running.dir.path().join("queue.redb");
     for (store, says) in [
+        (
+            format!("[queue]\npath = \"{}\"\n", held.display()),
+            "is open in another process (a running hookgate?)",
+        ),
         (
             format!(
                 "[queue]\nstore = \"redis\"\nredis_url = \"{}\"\n",

@@ -10,16 +10,21 @@
 //!
 //! A delivery is acknowledged to the sender only after [`QueueStore::enqueue`]
 //! returned, i.e. after it was made durable (an fsync on the embedded store,
-//! batched across concurrent requests). Workers then *lease* it, deliver it,
-//! and settle the lease: complete, retry later, or dead-letter. A lease that
-//! is never settled (a crashed worker or instance) makes the delivery due
-//! again, so it is retried, never lost: delivery is at-least-once, and the
-//! only duplicate window is between the upstream's 2xx and the store
-//! recording the completion.
+//! batched across concurrent requests); the request path's side is
+//! [`crate::proxy::enqueue`]. Workers then *lease* it (counting the attempt),
+//! deliver it through the gateway's own forwarder
+//! ([`crate::proxy::deliverer`]), and settle the lease: complete, retry
+//! later, or dead-letter. A lease that is never settled (a crashed worker or
+//! instance) makes the delivery due again, so it is retried, never lost:
+//! delivery is at-least-once, and the main duplicate window is between the
+//! upstream's 2xx and the store recording the completion (README "Durable
+//! delivery" lists every case).
 //!
 //! [`embedded::EmbeddedStore`] (redb, one file) serves one instance;
 //! [`redis::RedisQueue`] (Redis Streams and a consumer group) is shared by
-//! several. Both pass the same contract tests.
+//! several. Both pass the same contract tests. [`service::QueueService`]
+//! runs the store and the workers inside hookgate; [`ops`] holds the
+//! operator actions behind the CLI and the admin API.
 
 pub mod cli;
 pub mod config;

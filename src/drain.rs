@@ -17,9 +17,6 @@ use std::time::Duration;
 
 /// How long no request may be in flight before a draining process exits.
 const DRAIN_QUIET: Duration = Duration::from_millis(300);
-/// Longest wait for the queue workers' attempts in progress; pingora's
-/// grace period (`shutdown_timeout`) ends the process first if it is shorter.
-const QUEUE_STOP_WAIT: Duration = Duration::from_secs(3600);
 
 /// The number of requests being processed, shared by the request path
 /// (which enters) and shutdown (which waits for zero).
@@ -118,9 +115,8 @@ pub fn drain_then_exit(
                 }
                 std::thread::sleep(ACCEPT_GRACE);
                 in_flight.wait_quiet(DRAIN_QUIET);
-                // Bounded by pingora's own grace period, which ends the process.
                 if let Some(q) = &queue {
-                    q.wait_stopped(QUEUE_STOP_WAIT);
+                    q.wait_stopped();
                 }
                 if let Err(e) = store.flush() {
                     tracing::error!(error = %e, "could not persist the replay store");

@@ -27,6 +27,8 @@ use tokio::task::JoinSet;
 
 /// How often the live config is compared with the routes the workers serve.
 const RELOAD_POLL: Duration = Duration::from_millis(500);
+/// Beyond the workers' grace: the time cut-short attempts take to unwind.
+const STOP_SLACK: Duration = Duration::from_secs(1);
 /// How often an upgrading process tries the file the old one still holds.
 const HANDOVER_POLL: Duration = Duration::from_millis(100);
 
@@ -36,6 +38,8 @@ pub struct QueueService {
     store: Arc<dyn QueueStore>,
     stop: watch::Sender<bool>,
     stopped: Arc<Stopped>,
+    /// The workers' grace at shutdown, once started.
+    grace: Mutex<Option<Duration>>,
 }
 
 /// Set once the workers have stopped.
@@ -89,6 +93,7 @@ impl QueueService {
             store,
             stop,
             stopped: Arc::new(Stopped::default()),
+            grace: Mutex::new(None),
         })
     }
 
@@ -99,6 +104,7 @@ impl QueueService {
 
     /// Start the workers; they follow reloads until [`QueueService::stop`].
     pub fn start(&self, wiring: Wiring) {
+        *self.grace.lock() = Some(wiring.grace);
         let (store, stop, stopped) = (
             self.store.clone(),
             self.stop.subscribe(),
@@ -115,12 +121,16 @@ impl QueueService {
         let _ = self.stop.send(true);
     }
 
-    /// Wait (blocking) until the workers stopped, at most `timeout`; false
-    /// when they did not in time (or were never started).
-    pub fn wait_stopped(&self, timeout: Duration) -> bool {
+    /// Wait (blocking) until the workers stopped: their attempts in progress
+    /// finished or were cut short at the end of their grace. False when they
+    /// did not in time (or were never started).
+    pub fn wait_stopped(&self) -> bool {
+        let Some(grace) = *self.grace.lock() else {
+            return false;
+        };
         let mut done = self.stopped.done.lock();
         if !*done {
-            let _ = self.stopped.cond.wait_for(&mut done, timeout);
+            let _ = self.stopped.cond.wait_for(&mut done, grace + STOP_SLACK);
         }
         *done
     }

@@ -72,7 +72,7 @@ bench-deps: deps
 	@command -v oha >/dev/null || [ -x "$${CARGO_HOME:-$$HOME/.cargo}/bin/oha" ] || \
 	  $(CARGO) install oha --locked --version $(OHA_VERSION)
 
-# Every target of issue 10 in one run; prints a table, writes benches/RESULTS.md.
+# Every target of issues 10 and 11 in one run; prints a table, writes benches/RESULTS.md.
 bench: bench-deps
 	$(CARGO) build --release --locked --bin hookgate --example minimal_proxy --example replay_rss
 	python3 benches/bench.py

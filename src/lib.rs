@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admin;
+pub mod admin_client;
 pub mod allowlist;
 pub mod certs;
 pub mod check;
@@ -22,6 +23,7 @@ pub mod metered;
 pub mod metrics;
 pub mod proxy;
 pub mod proxy_protocol;
+pub mod queue;
 pub mod reject;
 pub mod reload;
 pub mod replay;

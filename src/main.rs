@@ -122,6 +122,7 @@ fn main() -> ExitCode {
             }
         },
         Command::Echo { listen } => hookgate::echo::run(&listen),
+        Command::Queue { command } => hookgate::queue::cli::run(command),
         Command::Run { config, upgrade } => {
             init_logging();
             let cfg = match hookgate::config::load(&config) {

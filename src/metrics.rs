@@ -16,7 +16,7 @@ pub const NO_ROUTE: &str = "none";
 /// hookgate's metrics.
 pub struct Metrics {
     registry: Registry,
-    /// Requests by route and outcome (`forwarded` or a rejection reason).
+    /// Requests by route and outcome (`forwarded`, `duplicate`, `queued` or a rejection reason).
     pub requests: IntCounterVec,
     /// Time hookgate itself spent on a request, excluding waiting for the
     /// client's body and for the upstream: the cost of the checks.
@@ -87,7 +87,7 @@ impl Metrics {
         let requests = IntCounterVec::new(
             Opts::new(
                 "hookgate_requests_total",
-                "Requests by route and outcome (forwarded or rejection reason).",
+                "Requests by route and outcome (forwarded, duplicate, queued or rejection reason).",
             ),
             &["route", "outcome"],
         )?;
@@ -294,6 +294,7 @@ impl Metrics {
     pub fn init_route(&self, route: &str) {
         self.requests.with_label_values(&[route, "forwarded"]);
         self.requests.with_label_values(&[route, "duplicate"]);
+        self.requests.with_label_values(&[route, "queued"]);
         self.requests.with_label_values(&[route, "handshake"]);
         for r in [
             "reserved",

@@ -9,7 +9,7 @@
 //! problem as one [`ConfigError`] with its file, key path and line before
 //! failing, so ops fix a bad file in one pass. Validation is split per
 //! section ([`admin`], [`server`], [`limits`], [`listener`], [`route`] with
-//! its [`upstream`], [`verify`] call-site and [`replay`]); every default and
+//! its [`upstream`], [`verify`] call-site, [`replay`] and [`queue`]); every default and
 //! range is in [`defaults`]. Every file the config names (TLS material,
 //! secrets, IP lists) is opened and parsed here, so a config that passes
 //! `hookgate check` is the one `run` serves. Nothing downstream ever sees an
@@ -21,6 +21,7 @@ pub mod error;
 pub mod file;
 pub mod limits;
 pub mod listener;
+pub mod queue;
 pub mod replay;
 pub mod route;
 pub mod runtime;
@@ -92,6 +93,8 @@ fn validate(
     let listeners =
         listener::validate_all(c, &f.listeners, admin.as_ref().map(|a| a.listen), base_dir);
     let replay = replay::validate_store(c, &f.replay);
+    let queue = queue::validate_store(c, f.queue.as_ref(), base_dir);
+    queue::check_store_present(c, f.queue.as_ref(), &f.routes);
     let routes = route::validate_all(c, &f.routes, &limits, default_body, base_dir, resolve);
     if let Some(replay) = &replay {
         replay::check_reservation_ttl(c, &f.replay, replay, &f.routes, &routes);
@@ -106,6 +109,7 @@ fn validate(
         listeners,
         routes,
         replay: replay?,
+        queue: queue.ok()?,
     })
 }
 

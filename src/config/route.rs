@@ -108,6 +108,7 @@ fn validate(c: &mut Collector, r: &FileRoute, x: &RouteCtx<'_>) -> Option<Route>
         );
     }
     let replay = replay::validate_route(c, key, &r.replay, verifier.as_ref());
+    let delivery = super::queue::validate_route(c, key, &r.delivery, verifier.as_ref());
     // Anything recorded for this route means it is not built.
     if c.error_count() > errors_before {
         return None;
@@ -126,6 +127,7 @@ fn validate(c: &mut Collector, r: &FileRoute, x: &RouteCtx<'_>) -> Option<Route>
         },
         client_cert: client_cert.map_or(Some(None), |p| p.map(Some))?,
         replay: replay.ok()?,
+        delivery: delivery.ok()?,
     })
 }
 

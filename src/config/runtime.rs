@@ -26,6 +26,8 @@ pub struct Config {
     pub routes: Vec<Arc<Route>>,
     /// The replay store settings.
     pub replay: crate::replay::ReplaySettings,
+    /// The durable-delivery store, when the file has a `[queue]` table.
+    pub queue: Option<crate::queue::QueueSettings>,
 }
 
 /// `[admin]`: where the operator endpoints listen and who may use them.
@@ -121,6 +123,8 @@ pub struct Route {
     pub client_cert: Option<crate::identity::ClientCertPolicy>,
     /// Replay protection, when the route has a delivery key.
     pub replay: Option<crate::replay::RouteReplay>,
+    /// Direct forwarding or durable queueing.
+    pub delivery: crate::queue::Delivery,
 }
 
 /// A route's upstream pool.

@@ -15,6 +15,10 @@ Every target of issue 10 in one run, on loopback, with rounds interleaved
                 certificates; keep-alive HTTPS vs the minimal pingora proxy
   replay store  bytes per live key at 1,000,000 keys (examples/replay_rss)
   under attack  valid requests' p99 alone and under a bad-signature flood
+  queue         durable delivery (issue 11): acknowledgements per second in
+                queue mode (embedded store, fsync with group commit) against
+                direct mode, draining a backlog of 100,000 deliveries, and
+                bytes on disk per queued 1 KiB delivery
 
 Each server gets one worker/thread (pinned to its own CPU when there are two
 or more); the fixed upstream, the clients and Redis share the other CPUs.
@@ -83,6 +87,10 @@ UPSTREAM, NGINX, NGINX_NJS, NGINX_TLS, NGINX_MTLS = (port(i) for i in range(5))
 MINIMAL_HTTP, MINIMAL_TLS = port(5), port(6)
 HG_HTTP, HG_TLS, HG_MTLS, HG_ADMIN = (port(i) for i in range(7, 11))
 HG_REDIS_HTTP, HG_REDIS_ADMIN, REDIS = port(11), port(12), port(13)
+HG_QUEUE_HTTP, HG_QUEUE_ADMIN, BACKLOG_UPSTREAM = port(14), port(15), port(16)
+
+# Deliveries queued (upstream down) before the drain is measured.
+BACKLOG = 10_000 if QUICK else 100_000
 
 
 # ---------------------------------------------------------------- processes
@@ -218,6 +226,8 @@ def write_fixtures(work):
     (work / "nginx.conf").write_text(nginx_conf(work))
     (work / "hookgate.toml").write_text(hookgate_conf(work, "memory"))
     (work / "hookgate-redis.toml").write_text(hookgate_conf(work, "redis"))
+    (work / "hookgate-queue.toml").write_text(hookgate_queue_conf(work))
+    (work / "backlog-upstream.conf").write_text(nginx_upstream_conf(work, "backlog-upstream", BACKLOG_UPSTREAM))
     return body
 
 
@@ -286,14 +296,14 @@ def nginx_temp_paths(work, name):
                    for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
 
 
-def nginx_upstream_conf(work):
+def nginx_upstream_conf(work, name="upstream", listen=UPSTREAM):
     """The fixed upstream: 200 at once, body discarded, keep-alive for ever."""
-    return nginx_common(work, "upstream") + f"""http {{
+    return nginx_common(work, name) + f"""http {{
   access_log off;
-  {nginx_temp_paths(work, "upstream")}
+  {nginx_temp_paths(work, name)}
   keepalive_requests 100000000;
   server {{
-    listen 127.0.0.1:{UPSTREAM} backlog=4096;
+    listen 127.0.0.1:{listen} backlog=4096;
     location / {{ return 200 "ok\\n"; }}
   }}
 }}
@@ -408,6 +418,63 @@ key = "none"
 """
 
 
+def hookgate_queue_conf(work):
+    """A hookgate whose /github route is hg-github's (GitHub HMAC, memory
+    replay keyed on the delivery id) in queue mode, on the embedded store in
+    the work directory (on disk: every acknowledgement waits for an fsync,
+    shared by the requests that arrive together), delivering to the same
+    upstream; and /backlog, queued for an upstream that is down until the
+    drain is measured."""
+    github = f"""[route.verify]
+scheme = "github"
+secrets = ["{SECRET}"]"""
+    return f"""[admin]
+listen = "127.0.0.1:{HG_QUEUE_ADMIN}"
+
+[server]
+threads = 1
+shutdown_timeout = "1s"
+pid_file = "{work}/hookgate-queue.pid"
+upgrade_sock = "{work}/hookgate-queue.sock"
+
+[replay]
+store = "memory"
+max_keys = 8000000
+
+[queue]
+path = "{work}/queue/queue.redb"
+max_bytes = "16GiB"
+
+[[listener]]
+name = "http"
+listen = "127.0.0.1:{HG_QUEUE_HTTP}"
+
+[[route]]
+name = "github"
+path_prefix = "/github"
+upstreams = ["127.0.0.1:{UPSTREAM}"]
+{github}
+[route.replay]
+key = "header:X-GitHub-Delivery"
+ttl = "30s"
+on_duplicate = "reject"
+[route.delivery]
+mode = "queue"
+
+[[route]]
+name = "backlog"
+path_prefix = "/backlog"
+upstreams = ["127.0.0.1:{BACKLOG_UPSTREAM}"]
+read_timeout = "1h"
+{github}
+[route.replay]
+key = "none"
+[route.delivery]
+mode = "queue"
+max_attempts = 1000
+"""
+
+
 def start_fleet(fleet, work):
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     upstream = fleet.start("upstream", [nginx, "-c", work / "upstream.conf", "-e", work / "upstream-error.log"],
@@ -430,6 +497,11 @@ def start_fleet(fleet, work):
                                       [HG_REDIS_HTTP, HG_REDIS_ADMIN], SERVER_CPUS, quiet),
     }
     return servers
+
+
+def start_queue_gateway(fleet, work, name="hookgate-queue"):
+    return fleet.start(name, [HOOKGATE, "run", "-c", work / "hookgate-queue.toml"],
+                       [HG_QUEUE_HTTP, HG_QUEUE_ADMIN], SERVER_CPUS, {"HOOKGATE_LOG": "warn"})
 
 
 # ---------------------------------------------------------------- targets
@@ -471,6 +543,12 @@ HANDSHAKES = [
     Target("hg-tls", "hookgate, TLS", "hookgate", HG_TLS, "/plain", tls=True),
     Target("nginx-mtls", "nginx, mTLS", "nginx", NGINX_MTLS, "/", tls=True, client_cert=True),
     Target("hg-mtls", "hookgate, mTLS", "hookgate", HG_MTLS, "/plain", tls=True, client_cert=True),
+]
+QUEUE_ACK = [
+    Target("hg-github", "hookgate, GitHub HMAC + memory replay, direct", "hookgate", HG_HTTP, "/github",
+           checks_hmac=True, replay=True),
+    Target("hg-queue", "the same in queue mode (embedded store, fsync)", "hookgate-queue", HG_QUEUE_HTTP,
+           "/github", checks_hmac=True, replay=True),
 ]
 ATTACK_ROUTE = Target("hg-github-open", "hookgate, GitHub HMAC", "hookgate", HG_HTTP, "/open/github",
                       checks_hmac=True)
@@ -806,6 +884,7 @@ def main():
 
         handshakes = rounds(HANDSHAKES, handshake, "TLS new connections")
 
+        queue_ack, backlog = queue_phase(fleet, work, servers, upstream, good)
         attack = attack_rounds(work, servers[ATTACK_ROUTE.server], upstream, good, bad)
         rss = subprocess.run([REPLAY_RSS, str(RSS_KEYS)], capture_output=True, text=True, check=True).stdout
         per_key = float(rss.split("bytes_per_key=")[1].split()[0])
@@ -813,13 +892,113 @@ def main():
         fleet.stop()
     load_after = os.getloadavg()
     text = report(info, load_before, load_after, keepalive, keepalive_tls, openloop, rate, handshakes,
-                  attack, per_key, rss.strip())
+                  attack, per_key, rss.strip(), queue_ack, backlog)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(text)
     print()
     print(text)
     print(f"written to {OUT}")
     shutil.rmtree(work, ignore_errors=True)
+
+
+def queue_stats(route):
+    """(pending, dead) of a route of the queue gateway, from its admin API."""
+    conn = http.client.HTTPConnection("127.0.0.1", HG_QUEUE_ADMIN, timeout=30)
+    conn.request("GET", "/queue/stats")
+    stats = json.loads(conn.getresponse().read())
+    conn.close()
+    r = next(r for r in stats["routes"] if r["route"] == route)
+    return r["pending"], r["dead"]
+
+
+def wait_drained(route, deadline_s):
+    """Seconds until the route's queue is empty (polled every 50 ms)."""
+    t0 = time.monotonic()
+    while queue_stats(route)[0] > 0:
+        if time.monotonic() - t0 > deadline_s:
+            sys.exit(f"queue {route!r} not drained after {deadline_s}s")
+        time.sleep(0.05)
+    return time.monotonic() - t0
+
+
+class BlackHole:
+    """An upstream that accepts connections (in the kernel's backlog) and
+    never answers: the queue's few in-progress attempts wait on it while the
+    rest of the backlog waits its turn, instead of being retried at once."""
+
+    def __enter__(self):
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", BACKLOG_UPSTREAM))
+        self.sock.listen(1024)
+        return self
+
+    def __exit__(self, *exc):
+        self.sock.close()
+
+
+def queue_sanity_check(work, good):
+    """The queue target acknowledges a signed delivery 202 and refuses its
+    repeat 409, like hg-github (whose answer is the upstream's 200)."""
+    body = (work / "body.json").read_bytes()
+
+    def post(delivery):
+        conn = http.client.HTTPConnection("127.0.0.1", HG_QUEUE_HTTP, timeout=10)
+        conn.request("POST", "/github", body=body, headers={
+            "X-Hub-Signature-256": good, "X-GitHub-Delivery": delivery,
+            "Content-Type": "application/json", "X-GitHub-Event": "push"})
+        status = conn.getresponse().status
+        conn.close()
+        return status
+
+    delivery = f"sanity-queue-{time.time_ns()}"
+    got = (post(delivery), post(delivery))
+    if got != (202, 409):
+        sys.exit(f"sanity check failed: queue target answered {got}, expected (202, 409)")
+
+
+def queue_phase(fleet, work, servers, upstream, good):
+    """Durable delivery: the backlog first (on a fresh file, so its size is
+    the backlog's), then acknowledgements per second against direct mode."""
+    (work / "queue").mkdir(exist_ok=True)
+    with BlackHole():
+        gw = start_queue_gateway(fleet, work)
+        backlog_target = Target("backlog", "queue backlog", "hookgate-queue", HG_QUEUE_HTTP, "/backlog")
+        built_t0 = time.monotonic()
+        acked = 0
+        while (pending := queue_stats("backlog")[0]) < BACKLOG:
+            r = wrk_result(wrk(work, backlog_target, 2, good))
+            acked += r["requests"] - r["non_2xx"]
+            if r["non_2xx"] or r["errors"]:
+                sys.exit(f"queueing the backlog: {r['non_2xx']} non-2xx, {r['errors']} errors")
+        build_s = time.monotonic() - built_t0
+        file_bytes = (work / "queue/queue.redb").stat().st_size
+        print(f"  [queue] backlog of {pending:,} queued in {build_s:.1f}s; file {file_bytes:,} B", flush=True)
+        gw.proc.terminate()  # its in-progress attempts wait on the black hole: cut them short
+        gw.proc.wait(timeout=30)
+    fleet.start("backlog-upstream", [shutil.which("nginx") or "/usr/sbin/nginx", "-c",
+                                     work / "backlog-upstream.conf", "-e", work / "backlog-upstream-error.log"],
+                [BACKLOG_UPSTREAM], CLIENT_CPUS)
+    gw = start_queue_gateway(fleet, work, "hookgate-queue-2")
+    cpu0 = gw.cpu()
+    drain_s = wait_drained("backlog", 3600)
+    drain_cpu = gw.cpu() - cpu0
+    print(f"  [queue] drained {pending:,} in {drain_s:.1f}s ({pending / drain_s:,.0f}/s)", flush=True)
+    backlog = {"count": pending, "build_s": build_s, "drain_s": drain_s, "drain_cpu_s": drain_cpu,
+               "file_bytes": file_bytes, "body_bytes": BODY_BYTES}
+
+    servers = {**servers, "hookgate-queue": gw}
+    queue_sanity_check(work, good)
+
+    def closed(t):
+        s = measure(servers[t.server], upstream, lambda: wrk(work, t, DURATION, good), wrk_result)
+        if t.key == "hg-queue":
+            wait_drained("github", 600)  # the next run starts from an empty queue
+        return s
+
+    warm_up(work, QUEUE_ACK, good)
+    wait_drained("github", 600)
+    return rounds(QUEUE_ACK, closed, "queue vs direct"), backlog
 
 
 def attack_rounds(work, server, upstream, good, bad):
@@ -843,8 +1022,35 @@ def attack_rounds(work, server, upstream, good, bad):
     return quiet, flood, flood_answers
 
 
+def queue_section(rep, queue_ack, backlog):
+    rep.add("## Durable delivery (queue mode)")
+    rep.add()
+    rep.add("hookgate's GitHub HMAC + memory replay route, direct and in queue mode (a second hookgate, "
+            "one thread, embedded store on disk: every acknowledgement waits for its fsync, which the "
+            "requests arriving together share). The queue's workers deliver to the same upstream while "
+            "it acknowledges, so its CPU per request includes delivering; each queue run starts from an "
+            "empty queue.")
+    rep.add()
+    keepalive_section(rep, queue_ack, None, "hg-github", "wrk, 32 connections")
+    r = paired_ratio(queue_ack["hg-queue"], queue_ack["hg-github"])
+    rep.goal("11. queue-mode acknowledgements/s ≥ 0.5× direct mode (fsync on)", f"{r:.2f}×", r >= 0.5)
+    b = backlog
+    per_delivery = b["file_bytes"] / b["count"]
+    rep.table(["figure", "value"], [
+        [f"backlog queued while the upstream was down", f"{b['count']:,} in {b['build_s']:.1f} s "
+         f"({b['count'] / b['build_s']:,.0f}/s)"],
+        ["drain: delivered after the upstream came up (concurrency 8, one thread)",
+         f"{b['count'] / b['drain_s']:,.0f} deliveries/s ({b['drain_s']:.1f} s; "
+         f"{b['drain_cpu_s'] / b['count'] * 1e6:.0f} µs CPU each)"],
+        [f"bytes on disk per queued delivery ({b['body_bytes']} B body + GitHub headers)",
+         f"{per_delivery:,.0f} B (file {b['file_bytes']:,} B)"],
+    ])
+    rep.goal(f"11. draining a backlog of {b['count']:,} reported", f"{b['count'] / b['drain_s']:,.0f}/s", True)
+    rep.goal("11. bytes on disk per queued 1 KiB delivery reported", f"{per_delivery:,.0f} B", True)
+
+
 def report(info, load_before, load_after, keepalive, keepalive_tls, openloop, rate, handshakes, attack,
-           per_key, rss_line):
+           per_key, rss_line, queue_ack, backlog):
     rep = Report()
     rep.add("# hookgate benchmark results")
     rep.add()
@@ -946,6 +1152,8 @@ def report(info, load_before, load_after, keepalive, keepalive_tls, openloop, ra
     rep.goal("5. Redis store ≥ 0.6× memory store req/s", f"{r:.2f}×", r >= 0.6)
     rep.goal(f"5. memory store ≤ 100 bytes per live key at {RSS_KEYS:,} keys", f"{per_key:.0f} B", per_key <= 100)
 
+    queue_section(rep, queue_ack, backlog)
+
     quiet, flood, flood_answers = attack
     rep.add("## Under attack")
     rep.add()
@@ -968,9 +1176,9 @@ def report(info, load_before, load_after, keepalive, keepalive_tls, openloop, ra
 
     rep.add("## Goals")
     rep.add()
-    goals = sorted(rep.goals, key=lambda g: g[0].split(".")[0])  # by target number, stable
-    rep.table(["goal (issue 10)", "measured", "status"], goals)
-    trust = [s for group in (keepalive, keepalive_tls, openloop, handshakes) for s in group.values()
+    goals = sorted(rep.goals, key=lambda g: int(g[0].split(".")[0]))  # by target number, stable
+    rep.table(["goal (issue 10, 11)", "measured", "status"], goals)
+    trust = [s for group in (keepalive, keepalive_tls, openloop, handshakes, queue_ack) for s in group.values()
              if any(x.bad for x in s.samples)]
     if trust:
         rep.add("**Errors were seen for: " + ", ".join(s.target.label for s in trust)

@@ -1,17 +1,21 @@
-//! The admin listener: `/metrics`, `/healthz`, `/readyz`, `/config`, `POST /reload`.
+//! The admin listener: `/metrics`, `/healthz`, `/readyz`, `/config`,
+//! `POST /reload`, and the queue's operator actions under `/queue/`
+//! (`GET stats|list|show`, `POST retry|purge`; see [`crate::queue::ops`]).
 //!
 //! Served by its own pingora service on its own address so it can be bound
 //! to loopback or a private interface, away from the public webhook port.
 //!
 //! Access control, in order:
-//! 1. Browser-style requests to `/config` and `/reload` are refused (403
+//! `/config`, `/reload` and `/queue/*` are the sensitive paths.
+//!
+//! 1. Browser-style requests to sensitive paths are refused (403
 //!    `cross_origin`): a `Sec-Fetch-Site` other than `same-origin`/`none`, an
 //!    `Origin` that is not this address, or a browser request whose `Host` is
 //!    a DNS name (DNS rebinding: a page on `evil.example` resolved to
 //!    127.0.0.1 is "same origin" to the browser).
-//! 2. `POST /reload` with a body type a browser may send cross-origin without
+//! 2. A `POST` with a body type a browser may send cross-origin without
 //!    asking (`text/plain`, forms) is refused (415 `unsupported_content_type`).
-//! 3. With `[admin] token`, `/config` and `/reload` (and `/metrics` with
+//! 3. With `[admin] token`, the sensitive paths (and `/metrics` with
 //!    `protect_metrics`) need `Authorization: Bearer <token>` (401
 //!    `unauthorized`); the comparison is constant-time.
 //!
@@ -20,6 +24,8 @@
 
 use crate::config::Config;
 use crate::metrics::Metrics;
+use crate::queue::ops::{self, Action};
+use crate::queue::QueueStore;
 use crate::reload::Reloader;
 use arc_swap::ArcSwap;
 use async_trait::async_trait;
@@ -38,6 +44,8 @@ pub struct Admin {
     reloader: Arc<Reloader>,
     /// The public listeners this process was started with, by name.
     listeners: Vec<(String, SocketAddr)>,
+    /// The durable-delivery store, when `[queue]` was set at start.
+    queue: Option<Arc<dyn QueueStore>>,
     /// Refused admin requests by reason.
     refused: IntCounterVec,
 }
@@ -95,12 +103,14 @@ fn text(status: u16, body: impl Into<String>) -> Response<Vec<u8>> {
 
 impl Admin {
     /// The admin app over the live config; `listeners` are the public
-    /// listeners this process serves, which `/readyz` checks are listening.
+    /// listeners this process serves, which `/readyz` checks are listening;
+    /// `queue` is the store `/queue/*` operates on.
     pub fn new(
         config: Arc<ArcSwap<Config>>,
         metrics: Arc<Metrics>,
         reloader: Arc<Reloader>,
         listeners: Vec<(String, SocketAddr)>,
+        queue: Option<Arc<dyn QueueStore>>,
     ) -> Result<Self, prometheus::Error> {
         let refused = IntCounterVec::new(
             Opts::new(
@@ -118,6 +128,7 @@ impl Admin {
             metrics,
             reloader,
             listeners,
+            queue,
             refused,
         })
     }
@@ -167,11 +178,11 @@ impl Admin {
     /// Apply the access rules for `path`; `Err` is the refusal to answer with.
     fn authorize(&self, path: &str, method: &Method, h: &HeaderMap) -> Result<(), Refusal> {
         let cfg = self.config.load();
-        let sensitive = matches!(path, "/config" | "/reload");
+        let sensitive = matches!(path, "/config" | "/reload") || path.starts_with("/queue/");
         if sensitive && browser_cross_origin(h) {
             return Err(Refusal::CrossOrigin);
         }
-        if path == "/reload" && method == Method::POST && simple_content_type(h) {
+        if sensitive && method == Method::POST && simple_content_type(h) {
             return Err(Refusal::UnsupportedContentType);
         }
         let needs_token = sensitive || (path == "/metrics" && cfg.admin.protect_metrics);
@@ -214,6 +225,34 @@ impl Admin {
         }
     }
 
+    /// `/queue/<action>?...`: the CLI's queue commands, on this instance's
+    /// store (whose embedded file only this process can open).
+    async fn queue(&self, name: &str, query: &str, method: &Method) -> Response<Vec<u8>> {
+        let Some(store) = &self.queue else {
+            return text(404, format!("{}\n", ops::OpsError::NoQueue));
+        };
+        let (action, format) = match Action::from_target(name, query) {
+            Ok(a) => a,
+            Err(e) => return text(e.status(), format!("{e}\n")),
+        };
+        let wanted = if action.writes() {
+            Method::POST
+        } else {
+            Method::GET
+        };
+        if *method != wanted {
+            return text(405, format!("use {wanted} /queue/{name}\n"));
+        }
+        let cfg = self.config.load_full();
+        match ops::execute(store.as_ref(), &cfg, &action, format).await {
+            Ok(body) if format == ops::Format::Json => {
+                reply(200, "application/json", body.into_bytes())
+            }
+            Ok(body) => text(200, body),
+            Err(e) => text(e.status(), format!("{e}\n")),
+        }
+    }
+
     fn config_json(&self) -> Response<Vec<u8>> {
         let cfg = self.config.load();
         let body = serde_json::json!({
@@ -244,9 +283,13 @@ impl ServeHttp for Admin {
                 let (ok, msg) = self.readiness();
                 text(if ok { 200 } else { 503 }, msg)
             }
+            p if p.starts_with("/queue/") => {
+                let query = session.req_header().uri.query().unwrap_or("").to_string();
+                self.queue(&p["/queue/".len()..], &query, &method).await
+            }
             _ => text(
                 404,
-                "not found: try /metrics /healthz /readyz /config, POST /reload\n",
+                "not found: try /metrics /healthz /readyz /config, POST /reload, /queue/stats\n",
             ),
         }
     }

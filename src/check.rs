@@ -9,14 +9,17 @@ pub fn summary(cfg: &Config) -> String {
     let _ = writeln!(out, "config {} is valid", cfg.source.display());
     let _ = writeln!(
         out,
-        "admin: http://{}  (/metrics /healthz /readyz /config, POST /reload){}",
+        "admin: http://{}  (/metrics /healthz /readyz /config, POST /reload, /queue/*){}",
         cfg.admin.listen,
         match (&cfg.admin.token, cfg.admin.protect_metrics) {
             (None, _) => "",
-            (Some(_), false) => ", token required for /config and /reload",
-            (Some(_), true) => ", token required for /config, /reload and /metrics",
+            (Some(_), false) => ", token required for /config, /reload and /queue/*",
+            (Some(_), true) => ", token required for /config, /reload, /queue/* and /metrics",
         }
     );
+    if let Some(q) = &cfg.queue {
+        let _ = writeln!(out, "queue store: {}", q.describe());
+    }
     let _ = writeln!(
         out,
         "replay store: {}",
@@ -116,6 +119,7 @@ pub fn summary(cfg: &Config) -> String {
             None => "no replay protection".to_string(),
         };
         let _ = writeln!(out, "  checks: {auth}; {replay}");
+        let _ = writeln!(out, "  delivery: {}", delivery(cfg, r));
         if let Some(h) = r.verifier.as_ref().and_then(|v| v.handshake()) {
             let _ = writeln!(out, "  handshake: {}", h.describe());
         }
@@ -123,14 +127,36 @@ pub fn summary(cfg: &Config) -> String {
     out
 }
 
+/// How a route delivers: directly, or queued with its store, budget and
+/// retry policy.
+fn delivery(cfg: &Config, r: &crate::config::Route) -> String {
+    match (r.delivery.queued(), &cfg.queue) {
+        (None, _) => "direct (the sender waits for the upstream's answer)".to_string(),
+        (Some(p), Some(q)) => format!("{}; store {}", p.describe(), q.describe()),
+        // Validation refuses queue mode without [queue].
+        (Some(p), None) => p.describe(),
+    }
+}
+
 /// Settings that work but that an operator should look at twice.
 pub fn warnings(cfg: &Config) -> Vec<String> {
     let mut w = Vec::new();
     if cfg.admin.token.is_none() && !cfg.admin.listen.ip().is_loopback() {
         w.push(format!(
-            "[admin] listens on {} without a token: anyone who reaches it can read /config and POST /reload; set [admin] token = \"env:NAME\" or listen on 127.0.0.1",
+            "[admin] listens on {} without a token: anyone who reaches it can read /config, POST /reload and operate the queue (/queue/*); set [admin] token = \"env:NAME\" or listen on 127.0.0.1",
             cfg.admin.listen
         ));
+    }
+    if let Some(crate::queue::QueueSettings {
+        store:
+            crate::queue::StoreSettings::Redis {
+                allow_volatile: true,
+                ..
+            },
+        ..
+    }) = &cfg.queue
+    {
+        w.push("[queue] allow_volatile = true: hookgate runs on a Redis without appendonly, and a Redis restart loses deliveries it already acknowledged".to_string());
     }
     if cfg.replay.fail_open {
         w.push("replay.fail_open = true: while the replay store is unreachable, replayed deliveries are forwarded".to_string());

@@ -82,6 +82,12 @@ pub enum Command {
         #[arg(long, default_value = "certs")]
         out: PathBuf,
     },
+    /// Inspect and operate the durable-delivery queue: stats, list, show, retry, purge.
+    Queue {
+        /// What to do.
+        #[command(subcommand)]
+        command: crate::queue::cli::QueueCommand,
+    },
     /// Run a demo receiver that prints each request and answers with the body's size and SHA-256.
     Echo {
         /// Address to listen on.

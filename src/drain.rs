@@ -8,6 +8,7 @@
 //! shutdown waiting) for ever.
 
 use crate::connection::ACCEPT_GRACE;
+use crate::queue::service::QueueService;
 use crate::replay::ReplayStore;
 use parking_lot::{Condvar, Mutex};
 use pingora::server::ExecutionPhase;
@@ -92,12 +93,15 @@ impl Drop for InFlightGuard {
 /// Once pingora enters its shutdown grace period (listeners closed), give
 /// accepted connections [`ACCEPT_GRACE`] to send their request, then exit as
 /// soon as no request has been in flight for [`DRAIN_QUIET`], instead of
-/// sleeping the whole `shutdown_timeout`. The replay store is flushed first.
-/// From the start of shutdown, log lines are written as they come.
+/// sleeping the whole `shutdown_timeout`. The queue workers are told to stop
+/// leasing at once and their attempts in progress are waited for; the
+/// replay store is flushed last. From the start of shutdown, log lines are
+/// written as they come.
 pub fn drain_then_exit(
     mut phase: tokio::sync::broadcast::Receiver<ExecutionPhase>,
     in_flight: Arc<InFlight>,
     store: Arc<dyn ReplayStore>,
+    queue: Option<Arc<QueueService>>,
 ) {
     std::thread::spawn(move || loop {
         match phase.blocking_recv() {
@@ -110,8 +114,14 @@ pub fn drain_then_exit(
                     in_flight = in_flight.count(),
                     "listeners closed, draining"
                 );
+                if let Some(q) = &queue {
+                    q.stop();
+                }
                 std::thread::sleep(ACCEPT_GRACE);
                 in_flight.wait_quiet(DRAIN_QUIET);
+                if let Some(q) = &queue {
+                    q.wait_stopped();
+                }
                 if let Err(e) = store.flush() {
                     tracing::error!(error = %e, "could not persist the replay store");
                 }

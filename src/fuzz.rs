@@ -9,8 +9,12 @@
 //! test fails until all of them agree).
 
 use crate::config::{self, Resolve};
-use crate::verify::{known_schemes, RequestParts, Verifier};
+use crate::verify::providers;
+use crate::verify::spec::{Handshake, KeyFmt, Provider};
+use crate::verify::{BeforeBody, RequestParts, Verifier};
 use http::{HeaderMap, HeaderName, HeaderValue};
+use parking_lot::Mutex;
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -48,139 +52,257 @@ pub fn config_loader(data: &[u8]) {
     }
 }
 
-/// The time seeds are signed at and requests are checked at.
+/// The time requests are checked at: the time the rows' vectors were
+/// signed at (published vectors are older; see [`SIGNATURE_TOLERANCE`]).
 pub fn fuzz_now() -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(1_700_000_000)
 }
 
-/// A preset's verifier and the headers its signatures travel in.
-struct Preset {
-    name: &'static str,
+/// Wide enough for the published vectors' own timestamps, so every vector
+/// is a seed that verifies; timestamps are still parsed and compared.
+const SIGNATURE_TOLERANCE: &str = "3650d";
+
+/// Verifiers built so far, by (row, secret, public URL): building one per
+/// input would spend the fuzzer's time parsing keys. Bounded: cleared when full.
+type Built = HashMap<(String, String, Option<String>), Option<Verifier>>;
+const MAX_BUILT: usize = 1024;
+
+/// One input for [`signature_headers`], as [`signature_input`] writes it:
+///
+/// ```text
+/// <row name>
+/// <secret, with \n for line breaks (PEM keys)>
+/// <METHOD> <path and query, or an absolute URL: its origin is public_url>
+/// <Name>: <value>          (any number of header lines)
+///
+/// <body, any bytes>
+/// ```
+pub struct SignatureInput<'a> {
+    /// A row of `verify::providers::PROVIDERS`.
+    pub row: &'a str,
+    /// The route's secret (a literal; `env:`/`file:` are never read).
+    pub secret: &'a str,
+    /// Request method.
+    pub method: &'a str,
+    /// Path and query, or an absolute URL for schemes that sign it.
+    pub target: &'a str,
+    /// Request headers in order.
+    pub headers: Vec<(&'a str, &'a str)>,
+    /// Request body.
+    pub body: &'a [u8],
+}
+
+/// The bytes [`signature_headers`] reads for `input`.
+pub fn signature_input(input: &SignatureInput<'_>) -> Vec<u8> {
+    let mut out = format!(
+        "{}\n{}\n{} {}\n",
+        input.row,
+        input.secret.replace('\n', "\\n"),
+        input.method,
+        input.target
+    );
+    for (k, v) in &input.headers {
+        out += &format!("{k}: {v}\n");
+    }
+    out.push('\n');
+    let mut out = out.into_bytes();
+    out.extend_from_slice(input.body);
+    out
+}
+
+/// Every row through the verifier's public API, as the request path calls
+/// it: the input names a row, a secret and a request (see
+/// [`SignatureInput`]); `before_body` runs (answering a header or query
+/// handshake, or checking signature and timestamp headers), then
+/// `after_body` over the body (verification, then signed handshakes). Rows
+/// that fetch a certificate (SNS, PayPal) run the synchronous `verify`
+/// instead, which finds none cached: the fuzzer never touches the network.
+pub fn signature_headers(data: &[u8]) {
+    let _ = signature_verdict(data);
+}
+
+/// What [`signature_headers`] decides: `None` when the input names no row
+/// or its secret builds no verifier; `Some(Ok(true))` for a verified
+/// request, `Some(Ok(false))` for a handshake answered.
+pub fn signature_verdict(data: &[u8]) -> Option<Result<bool, crate::reject::Rejection>> {
+    let input = parse_input(data)?;
+    let req = RequestParts {
+        method: input.method,
+        path_and_query: input.path,
+        headers: &input.headers,
+    };
+    Some(run(&input.verifier, &req, input.body))
+}
+
+/// A [`SignatureInput`] read back, with the row's verifier built.
+struct Parsed<'a> {
     verifier: Verifier,
-    headers: Vec<HeaderName>,
+    method: &'a str,
+    path: &'a str,
+    headers: HeaderMap,
+    body: &'a [u8],
 }
 
-/// Secrets of the shapes presets take: `whsec_` (Standard Webhooks family),
-/// an Ed25519 signing key (`whsk_`: key and public key), Basic credentials,
-/// a plain shared secret.
-fn secrets() -> Vec<String> {
-    use base64::Engine;
-    let sk = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
-    let pair = [sk.to_bytes().as_slice(), sk.verifying_key().as_bytes()].concat();
-    vec![
-        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
-        format!(
-            "whsk_{}",
-            base64::engine::general_purpose::STANDARD.encode(pair)
+fn parse_input(data: &[u8]) -> Option<Parsed<'_>> {
+    let at = data.windows(2).position(|w| w == b"\n\n")?;
+    let (head, body) = (std::str::from_utf8(&data[..at]).ok()?, &data[at + 2..]);
+    let mut lines = head.split('\n');
+    let (row, secret, request) = (lines.next()?, lines.next()?, lines.next()?);
+    let (method, target) = request.split_once(' ')?;
+    // An absolute URL: its origin is the public URL the sender signed.
+    let (public_url, path) = match target.find("://") {
+        Some(i) => target.split_at(
+            target[i + 3..]
+                .find('/')
+                .map_or(target.len(), |j| i + 3 + j),
         ),
-        "hook:pa55".into(),
-        "fuzz-secret".into(),
-    ]
-}
-
-/// Every preset that builds with one of [`SECRETS`] (with a public URL for
-/// the schemes that sign it), with the header names its `sign` produces.
-fn presets() -> &'static [Preset] {
-    static P: OnceLock<Vec<Preset>> = OnceLock::new();
-    P.get_or_init(|| {
-        let secrets = secrets();
-        known_schemes()
-            .into_iter()
-            .filter_map(|name| {
-                let verifier = secrets.iter().find_map(|secret| {
-                    ["public_url = \"https://hooks.example.com\"\n", ""]
-                        .iter()
-                        .find_map(|url| {
-                            let text = format!("scheme = {name:?}\nsecrets = [{secret:?}]\n{url}");
-                            let f = toml::from_str(&text).ok()?;
-                            Verifier::from_file(&f, Path::new("."), "fuzz").ok()
-                        })
-                })?;
-                let headers = sign(&verifier, b"{}")?
-                    .into_iter()
-                    .filter_map(|(k, _)| HeaderName::from_bytes(k.as_bytes()).ok())
-                    .collect();
-                Some(Preset {
-                    name,
-                    verifier,
-                    headers,
-                })
-            })
-            .collect()
+        None => ("", target),
+    };
+    let mut headers = HeaderMap::new();
+    for line in lines.take(64) {
+        let (k, v) = line.split_once(": ")?;
+        headers.append(
+            HeaderName::from_bytes(k.as_bytes()).ok()?,
+            HeaderValue::from_str(v).ok()?,
+        );
+    }
+    let public_url = (!public_url.is_empty()).then_some(public_url);
+    Some(Parsed {
+        verifier: verifier(row, &secret.replace("\\n", "\n"), public_url)?,
+        method,
+        path,
+        headers,
+        body,
     })
 }
 
-fn parts(headers: &HeaderMap) -> RequestParts<'_> {
-    RequestParts {
-        method: "POST",
-        path_and_query: "/hooks/fuzz?x=1",
-        headers,
-    }
-}
-
-fn sign(v: &Verifier, body: &[u8]) -> Option<Vec<(String, String)>> {
-    let h = content_type();
-    v.sign(&parts(&h), body, fuzz_now()).ok()
-}
-
-fn content_type() -> HeaderMap {
-    let mut h = HeaderMap::new();
-    h.insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    h
-}
-
-/// A valid input for [`signature_headers`]: the preset's name, the values it
-/// signs `body` with, and the body, one per line.
-pub fn signature_seed(preset: &str, body: &[u8]) -> Option<Vec<u8>> {
-    let p = presets().iter().find(|p| p.name == preset)?;
-    let mut out = preset.as_bytes().to_vec();
-    for (_, value) in sign(&p.verifier, body)? {
-        out.push(b'\n');
-        out.extend(value.as_bytes());
-    }
-    out.push(b'\n');
-    out.extend(body);
-    Some(out)
-}
-
-/// Every signature-header parser, through the verifier's public API: the
-/// input names a preset, then gives a value for each header it signs with
-/// (extra lines repeat headers), then the body. Header-only checks run, and
-/// the signature check when they pass.
-pub fn signature_headers(data: &[u8]) {
-    let _ = check_signature(data);
-}
-
-/// What [`signature_headers`] decides: `None` for an unknown preset.
-fn check_signature(
-    data: &[u8],
-) -> Option<Result<crate::verify::Verified, crate::reject::Rejection>> {
-    let mut lines = data.split(|b| *b == b'\n');
-    let name = lines.next()?;
-    let preset = presets().iter().find(|p| p.name.as_bytes() == name)?;
-    let mut headers = content_type();
-    let rest: Vec<&[u8]> = lines.collect();
-    let (body, values) = rest
-        .split_last()
-        .map_or((&[][..], &[][..]), |(b, v)| (*b, v));
-    for (i, value) in values.iter().enumerate().take(64) {
-        let Some(name) = preset.headers.get(i % preset.headers.len().max(1)) else {
-            break;
-        };
-        if let Ok(v) = HeaderValue::from_bytes(value) {
-            headers.append(name.clone(), v);
+/// A [`signature_headers`] input from one of the rows' test vectors (the
+/// format of `tests/fixtures/*-vectors.json` and the published vectors):
+/// a request that verifies, so the fuzzer starts from the deepest path.
+/// Returns the row's name and the input.
+pub fn signature_seed(vector: &serde_json::Value) -> Option<(&'static str, Vec<u8>)> {
+    let name = match vector["provider"].as_str()? {
+        "coinbase-commerce" => "coinbase",
+        "twilio-json" => "twilio",
+        n => n,
+    };
+    let row = providers::find(name)?.name;
+    let secret = vector["secret"]
+        .as_str()
+        .or(vector["public_key"].as_str())?;
+    let mut headers: Vec<(&str, &str)> = vector["headers"]
+        .as_object()?
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?)))
+        .collect();
+    let pairs: Option<Vec<(&str, &str)>> = match (&vector["form"], &vector["form_multi"]) {
+        (serde_json::Value::Object(m), _) => m
+            .iter()
+            .map(|(k, v)| Some((k.as_str(), v.as_str()?)))
+            .collect(),
+        (_, serde_json::Value::Array(a)) => a
+            .iter()
+            .map(|p| Some((p[0].as_str()?, p[1].as_str()?)))
+            .collect(),
+        _ => None,
+    };
+    let body = match pairs {
+        Some(pairs) => {
+            headers.push(("content-type", "application/x-www-form-urlencoded"));
+            form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(pairs)
+                .finish()
         }
+        None => vector["body"].as_str().unwrap_or_default().to_string(),
+    };
+    let target = vector["url"].as_str().unwrap_or("/hook");
+    let input = SignatureInput {
+        row,
+        secret,
+        method: vector["method"].as_str().unwrap_or("POST"),
+        target,
+        headers,
+        body: body.as_bytes(),
+    };
+    Some((row, signature_input(&input)))
+}
+
+fn run(
+    v: &Verifier,
+    req: &RequestParts<'_>,
+    body: &[u8],
+) -> Result<bool, crate::reject::Rejection> {
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+    let pre = match v.before_body(req, fuzz_now())? {
+        BeforeBody::Continue(pre) => pre,
+        BeforeBody::Answer(_) => return Ok(false),
+    };
+    if fetches_certificates(v) {
+        return v.verify(&pre, req, body, fuzz_now()).map(|_| true);
     }
-    let req = parts(&headers);
-    Some(
-        preset
-            .verifier
-            .precheck(&req, fuzz_now())
-            .and_then(|pre| preset.verifier.verify(&pre, &req, body, fuzz_now())),
-    )
+    // No certificate to fetch: nothing in after_body waits, one poll completes.
+    let mut after = std::pin::pin!(v.after_body(&pre, req, body, fuzz_now()));
+    match after.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(r) => r.map(|a| a.answer.is_none()),
+        Poll::Pending => Ok(false),
+    }
+}
+
+fn fetches_certificates(v: &Verifier) -> bool {
+    v.provider().is_some_and(|p| p.spec.key == KeyFmt::Remote)
+}
+
+/// Row `row`'s verifier with `secret`, built as a route's would be (with
+/// the knobs its handshake or certificate fetch requires), or `None`.
+fn verifier(row: &str, secret: &str, public_url: Option<&str>) -> Option<Verifier> {
+    static BUILT: OnceLock<Mutex<Built>> = OnceLock::new();
+    // A secret file or variable is never read on the fuzzer's say-so.
+    if secret.starts_with("env:") || secret.starts_with("file:") {
+        return None;
+    }
+    let p = providers::find(row)?;
+    let key = (
+        p.name.to_string(),
+        secret.to_string(),
+        public_url.map(str::to_string),
+    );
+    let mut built = BUILT.get_or_init(Default::default).lock();
+    if built.len() >= MAX_BUILT {
+        built.clear();
+    }
+    built
+        .entry(key)
+        .or_insert_with(|| build(p, secret, public_url))
+        .clone()
+}
+
+fn build(p: &Provider, secret: &str, public_url: Option<&str>) -> Option<Verifier> {
+    let quote = |s: &str| toml::Value::String(s.to_string()).to_string();
+    let mut text = format!(
+        "scheme = {}\ntolerance = \"{SIGNATURE_TOLERANCE}\"\n",
+        quote(p.name)
+    );
+    if p.spec.key == KeyFmt::Remote {
+        text += "topic_arns = [\"arn:aws:sns:us-east-1:123456789012:fuzz\"]\n";
+        if p.spec.content.contains("{config:webhook_id}") {
+            text += "webhook_id = \"WH-FUZZ\"\n";
+        }
+    } else {
+        text += &format!("secrets = [{}]\n", quote(secret));
+    }
+    if p.spec.content.contains("{url}") {
+        let url = public_url.unwrap_or("https://hooks.example.com");
+        text += &format!("public_url = {}\n", quote(url));
+    }
+    match p.handshake {
+        Some(Handshake::HubChallenge { .. }) => text += "verify_token = \"fuzz-token\"\n",
+        // Its handshake stores a secret on disk: not from a fuzzer.
+        Some(Handshake::AsanaSecret) => text += "handshake = false\n",
+        _ => {}
+    }
+    let f = toml::from_str(&text).ok()?;
+    Verifier::from_file(&f, Path::new(FUZZ_CONFIG), "fuzz").ok()
 }
 
 /// The PROXY protocol (v1 and v2) header reader over the input as a stream.
@@ -212,7 +334,7 @@ pub fn proxy_header(data: &[u8]) {
 /// backslash is left for an upstream to read differently from the route
 /// hookgate matched. Any violation panics, which the fuzzer reports.
 pub fn path_normaliser(data: &[u8]) {
-    use crate::proxy::target::{normalize_host, normalize_target};
+    use crate::target::{normalize_host, normalize_target};
     if let Ok(t) = normalize_target(data) {
         let path = t.path.as_str();
         assert!(path.starts_with('/'), "{path:?} is not absolute");
@@ -245,21 +367,57 @@ pub fn path_normaliser(data: &[u8]) {
 mod tests {
     use super::*;
 
-    /// The generated seeds start the fuzzer on requests that verify, so it
-    /// explores from the deepest path; a seed that fails is a harness bug.
+    /// Every vector of every row, as a fuzz seed, is a request that
+    /// verifies through the same calls the request path makes; with a body
+    /// byte changed it no longer does (where the row signs the body).
     #[test]
-    fn signature_seeds_verify() {
-        let mut n = 0;
-        for p in presets() {
-            let seed = signature_seed(p.name, b"{\"a\":1}").unwrap();
-            let r = check_signature(&seed).unwrap();
-            assert!(r.is_ok(), "{}: {:?}", p.name, r.err());
-            n += 1;
+    fn every_vector_is_a_seed_that_verifies() {
+        let mut rows = std::collections::BTreeSet::new();
+        for file in [
+            include_str!("verify/tests/vectors.json"),
+            include_str!("../tests/fixtures/sdk-vectors.json"),
+            include_str!("../tests/fixtures/derived-vectors.json"),
+        ] {
+            let doc: serde_json::Value = serde_json::from_str(file).unwrap();
+            for vector in doc["vectors"].as_array().unwrap() {
+                let (row, seed) = signature_seed(vector).unwrap();
+                // Ok(false): a signed handshake (Discord's PING) answered.
+                let got = signature_verdict(&seed);
+                assert!(
+                    matches!(got, Some(Ok(_))),
+                    "{row}: {got:?}\n{}",
+                    String::from_utf8_lossy(&seed)
+                );
+                let covers_body = parse_input(&seed).unwrap().verifier.covers_body();
+                if covers_body && !seed.ends_with(b"\n\n") {
+                    let mut tampered = seed.clone();
+                    *tampered.last_mut().unwrap() ^= 1;
+                    assert!(
+                        matches!(signature_verdict(&tampered), Some(Err(_))),
+                        "{row}: tampered body verified"
+                    );
+                }
+                rows.insert(row);
+            }
         }
-        assert!(n >= 30, "only {n} presets build with the fuzz secrets");
-        let mut tampered = signature_seed("github", b"{}").unwrap();
-        *tampered.last_mut().unwrap() ^= 1;
-        assert!(check_signature(&tampered).unwrap().is_err());
+        assert!(rows.len() >= 100, "only {} rows have vectors", rows.len());
+    }
+
+    /// A row the fuzzer names with a secret that builds nothing, or a secret
+    /// it would have to read from the environment or a file, is skipped.
+    #[test]
+    fn secrets_are_never_read_from_files_or_the_environment() {
+        for secret in ["file:/etc/hostname", "env:HOME"] {
+            let seed = signature_input(&SignatureInput {
+                row: "github",
+                secret,
+                method: "POST",
+                target: "/hook",
+                headers: vec![("x-hub-signature-256", "sha256=00")],
+                body: b"{}",
+            });
+            assert!(signature_verdict(&seed).is_none(), "{secret}");
+        }
     }
 
     #[test]

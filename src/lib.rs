@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admin;
+pub mod admin_client;
 pub mod allowlist;
 pub mod certs;
 pub mod check;
@@ -24,6 +25,7 @@ pub mod metered;
 pub mod metrics;
 pub mod proxy;
 pub mod proxy_protocol;
+pub mod queue;
 pub mod reject;
 pub mod reload;
 pub mod replay;
@@ -31,5 +33,6 @@ pub mod secret;
 pub mod server;
 pub mod sign;
 pub mod sockets;
+pub mod target;
 pub mod tls;
 pub mod verify;

@@ -91,6 +91,7 @@ fn main() -> ExitCode {
             }
         },
         Command::Echo { listen } => hookgate::echo::run(&listen),
+        Command::Queue { command } => hookgate::queue::cli::run(command),
         Command::Run { config, upgrade } => {
             let metrics = match hookgate::metrics::Metrics::new() {
                 Ok(m) => std::sync::Arc::new(m),

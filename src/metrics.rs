@@ -19,7 +19,7 @@ pub const NO_ROUTE: &str = "none";
 /// hookgate's metrics.
 pub struct Metrics {
     registry: Registry,
-    /// Requests by route and outcome (`forwarded` or a rejection reason).
+    /// Requests by route and outcome (`forwarded`, `duplicate`, `queued` or a rejection reason).
     pub requests: IntCounterVec,
     /// Time hookgate itself spent on a request, excluding waiting for the
     /// client's body and for the upstream: the cost of the checks.
@@ -95,7 +95,7 @@ impl Metrics {
         let requests = IntCounterVec::new(
             Opts::new(
                 "hookgate_requests_total",
-                "Requests by route and outcome (forwarded or rejection reason).",
+                "Requests by route and outcome (forwarded, duplicate, queued or rejection reason).",
             ),
             &["route", "outcome"],
         )?;

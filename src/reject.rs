@@ -58,13 +58,19 @@ pub enum Reason {
     /// The upstream's answer was not a usable HTTP response (e.g. an
     /// unrequested `101 Switching Protocols`, endless interim responses).
     UpstreamInvalidResponse,
+    /// A queue-mode route's store is at its `max_bytes` budget: nothing
+    /// was acknowledged, the sender retries later.
+    QueueFull,
+    /// A queue-mode route's store could not take the delivery in time
+    /// (Redis down, disk failing): nothing was acknowledged.
+    QueueUnavailable,
     /// An unexpected internal failure; details are in the log only.
     Internal,
 }
 
 impl Reason {
     /// Every reason, for pre-registering metric label values.
-    pub const ALL: [Reason; 25] = [
+    pub const ALL: [Reason; 27] = [
         Reason::NoRoute,
         Reason::PayloadTooLarge,
         Reason::BadRequest,
@@ -89,6 +95,8 @@ impl Reason {
         Reason::UpstreamUnreachable,
         Reason::UpstreamTimeout,
         Reason::UpstreamInvalidResponse,
+        Reason::QueueFull,
+        Reason::QueueUnavailable,
         Reason::Internal,
     ];
 
@@ -115,6 +123,7 @@ impl Reason {
             Reason::ReplayStoreFull
             | Reason::ReplayStoreUnavailable
             | Reason::SigningKeyUnavailable => 503,
+            Reason::QueueFull | Reason::QueueUnavailable => 503,
             Reason::UpstreamUnreachable | Reason::UpstreamInvalidResponse => 502,
             Reason::UpstreamTimeout => 504,
             Reason::Internal => 500,
@@ -148,6 +157,8 @@ impl Reason {
             Reason::UpstreamUnreachable => "upstream_unreachable",
             Reason::UpstreamTimeout => "upstream_timeout",
             Reason::UpstreamInvalidResponse => "upstream_invalid_response",
+            Reason::QueueFull => "queue_full",
+            Reason::QueueUnavailable => "queue_unavailable",
             Reason::Internal => "internal_error",
         }
     }
@@ -160,7 +171,10 @@ impl Reason {
             Reason::ReplayStoreFull
             | Reason::ReplayStoreUnavailable
             | Reason::SigningKeyUnavailable
-            | Reason::Overloaded => Some(5),
+            | Reason::Overloaded
+            | Reason::QueueUnavailable => Some(5),
+            // The queue drains at the upstream's pace: give it time.
+            Reason::QueueFull => Some(30),
             Reason::ReplayInFlight => Some(1),
             _ => None,
         }

@@ -23,6 +23,8 @@ pub struct Reloader {
     config: Arc<ArcSwap<Config>>,
     metrics: Arc<Metrics>,
     tls: Arc<TlsListeners>,
+    /// A queue store was opened at start (only then can routes queue).
+    queue_open: bool,
     /// Serialises reloads so two triggers cannot interleave.
     lock: Mutex<()>,
 }
@@ -34,12 +36,14 @@ impl Reloader {
         config: Arc<ArcSwap<Config>>,
         metrics: Arc<Metrics>,
         tls: Arc<TlsListeners>,
+        queue_open: bool,
     ) -> Self {
         Reloader {
             path,
             config,
             metrics,
             tls,
+            queue_open,
             lock: Mutex::new(()),
         }
     }
@@ -72,12 +76,40 @@ impl Reloader {
         Ok(())
     }
 
+    /// Queue mode needs the store opened at start: a reload that turns it on
+    /// in a process started without `[queue]` is refused (the routes would
+    /// answer 503 until a restart).
+    fn check_queue(&self, new: &Config) -> Result<(), ConfigErrors> {
+        use crate::config::error::{line_of_key, Seg};
+        let Some((i, route)) =
+            (new.routes.iter().enumerate()).find(|(_, r)| r.delivery.queued().is_some())
+        else {
+            return Ok(());
+        };
+        if self.queue_open {
+            return Ok(());
+        }
+        let path = [
+            Seg::Key("route"),
+            Seg::Index(i),
+            Seg::Key("delivery"),
+            Seg::Key("mode"),
+        ];
+        Err(ConfigErrors(vec![crate::config::ConfigError {
+            file: self.path.clone(),
+            key: format!("route {:?}.delivery.mode", route.name),
+            message: "queue mode needs the [queue] store, which is opened at start: restart hookgate (or upgrade) to queue".into(),
+            line: line_of_key(&new.source_text, &path),
+        }]))
+    }
+
     /// Load, validate and swap. Returns the new generation.
     pub fn reload(&self) -> Result<i64, ConfigErrors> {
         let _serial = self.lock.lock();
-        match config::load_metered(&self.path, &self.metrics)
-            .and_then(|new| self.reload_tls(&new).map(|()| new))
-        {
+        let loaded = config::load_metered(&self.path, &self.metrics)
+            .and_then(|new| self.check_queue(&new).map(|()| new))
+            .and_then(|new| self.reload_tls(&new).map(|()| new));
+        match loaded {
             Ok(new) => {
                 let old = self.config.load();
                 let mut notes = Vec::new();
@@ -92,6 +124,11 @@ impl Reloader {
                 if new.replay.store != old.replay.store {
                     notes.push(
                         "[replay] store settings changed: take effect after a restart or upgrade",
+                    );
+                }
+                if new.queue != old.queue {
+                    notes.push(
+                        "[queue] store settings changed: take effect after a restart or upgrade",
                     );
                 }
                 self.config.store(Arc::new(new));
@@ -144,59 +181,17 @@ impl BackgroundService for SighupReload {
     }
 }
 
-/// `hookgate reload`: find the admin address (and token) in the config file
-/// (read loosely, since the file may be the broken one being tested) and POST
-/// `/reload`. Returns the server's answer; `Err` when the reload failed.
+/// `hookgate reload`: POST `/reload` to the admin listener named in the
+/// config file (see [`crate::admin_client`]). Returns the server's answer;
+/// `Err` when the reload failed.
 pub fn request(path: &std::path::Path) -> Result<String, String> {
-    use std::io::{Read, Write};
-    let text = crate::files::read_text_bounded(path, 16 << 20)
-        .map_err(|e| format!("{}: {e}\n", path.display()))?;
-    let table: toml::Table =
-        toml::from_str(&text).map_err(|e| format!("{}: {}\n", path.display(), e.message()))?;
-    let admin = table.get("admin");
-    let listen = admin
-        .and_then(|a| a.get("listen"))
-        .and_then(|l| l.as_str())
-        .ok_or_else(|| format!("{}: admin.listen is not set\n", path.display()))?;
-    let addr: std::net::SocketAddr = listen
-        .parse()
-        .map_err(|_| format!("admin.listen {listen:?} is not ip:port\n"))?;
-    let authorization = match admin.and_then(|a| a.get("token")).and_then(|t| t.as_str()) {
-        None => String::new(),
-        Some(raw) => {
-            let base = path.parent().unwrap_or(std::path::Path::new("."));
-            let token = crate::secret::SecretSource::parse(raw)
-                .resolve(raw, base)
-                .map_err(|e| format!("admin.token: {e}\n"))?;
-            let token = String::from_utf8(token.expose().to_vec())
-                .map_err(|_| "admin.token: not UTF-8\n".to_string())?;
-            format!("authorization: Bearer {token}\r\n")
-        }
-    };
-    let timeout = std::time::Duration::from_secs(30);
-    let mut s = std::net::TcpStream::connect_timeout(&addr, timeout)
-        .map_err(|e| format!("cannot reach hookgate admin at {listen}: {e}\n"))?;
-    let _ = s.set_read_timeout(Some(timeout));
-    let _ = s.set_write_timeout(Some(timeout));
-    s.write_all(
-        format!("POST /reload HTTP/1.1\r\nhost: {listen}\r\n{authorization}content-length: 0\r\nconnection: close\r\n\r\n")
-            .as_bytes(),
-    )
-    .map_err(|e| format!("sending reload: {e}\n"))?;
-    let mut resp = Vec::new();
-    s.take(1 << 20)
-        .read_to_end(&mut resp)
-        .map_err(|e| format!("reading reload answer: {e}\n"))?;
-    let resp = String::from_utf8_lossy(&resp);
-    let (head, body) = resp.split_once("\r\n\r\n").unwrap_or((&resp, ""));
-    if head.starts_with("HTTP/1.1 200") {
-        Ok(body.to_string())
-    } else if head.starts_with("HTTP/1.1 401") {
-        Err(
-            format!("hookgate admin refused the reload: {}", body.trim_end())
-                + ": set [admin] token in this file to the running instance's token\n",
-        )
-    } else {
-        Err(body.to_string())
+    let answer = crate::admin_client::call(path, "POST", "/reload")?;
+    match answer.status {
+        200 => Ok(answer.body),
+        401 => Err(format!(
+            "hookgate admin refused the reload: {}",
+            answer.body.trim_end()
+        ) + ": set [admin] token in this file to the running instance's token\n"),
+        _ => Err(answer.body),
     }
 }

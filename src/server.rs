@@ -5,7 +5,11 @@ use crate::config::Config;
 use crate::connection::Edge;
 use crate::drain::{drain_then_exit, InFlight};
 use crate::metrics::Metrics;
+use crate::proxy::deliverer::Deliverer;
+use crate::proxy::forward::Upstreams;
 use crate::proxy::Gateway;
+use crate::queue::service::{QueueService, Wiring};
+use crate::queue::QueueMetrics;
 use crate::reload::{Reloader, SighupReload};
 use crate::replay::config::StoreKind;
 use crate::replay::memory::MemoryStore;
@@ -31,6 +35,9 @@ pub struct Built {
     pub config: Arc<ArcSwap<Config>>,
     /// The metrics registry.
     pub metrics: Arc<Metrics>,
+    /// The durable-delivery queue, when `[queue]` is set (its runtime lives
+    /// as long as this does).
+    pub queue: Option<Arc<QueueService>>,
 }
 
 /// Every address `cfg` listens on, named for messages.
@@ -97,6 +104,7 @@ pub fn build(cfg: Config, metrics: Arc<Metrics>, upgrade: bool) -> anyhow::Resul
         config.clone(),
         metrics.clone(),
         tls.clone(),
+        config.load().queue.is_some(),
     ));
     let store = replay_store(&config.load().replay)?;
     tracing::info!(store = store.kind(), "replay store ready");
@@ -104,10 +112,15 @@ pub fn build(cfg: Config, metrics: Arc<Metrics>, upgrade: bool) -> anyhow::Resul
         tracing::warn!("{w}");
     }
     let in_flight = InFlight::new(metrics.in_flight.clone());
+    let upstreams = Arc::new(Upstreams::default());
+    let queue = start_queue(&config, &metrics, &upstreams, upgrade)?;
+    let queue_store = queue.as_ref().map(|q| q.store());
     let gateway = Gateway::new(
         config.clone(),
         metrics.clone(),
+        upstreams,
         store.clone(),
+        queue_store.clone(),
         in_flight.clone(),
     );
     let mut endpoints = Listeners::new();
@@ -130,6 +143,7 @@ pub fn build(cfg: Config, metrics: Arc<Metrics>, upgrade: bool) -> anyhow::Resul
             metrics.clone(),
             reloader.clone(),
             listeners.iter().map(|l| (l.name.clone(), l.addr)).collect(),
+            queue_store,
         )?,
     );
     admin.add_tcp(&admin_listen.to_string());
@@ -144,13 +158,51 @@ pub fn build(cfg: Config, metrics: Arc<Metrics>, upgrade: bool) -> anyhow::Resul
             tls,
         },
     ));
-    drain_then_exit(server.watch_execution_phase(), in_flight, store);
+    drain_then_exit(
+        server.watch_execution_phase(),
+        in_flight,
+        store,
+        queue.clone(),
+    );
     Ok(Built {
         server,
         config,
         metrics,
+        queue,
     })
 }
+
+/// Open the queue store (refusing to start when it cannot keep what it
+/// acknowledges) and start its workers, delivering through the gateway's
+/// own upstream forwarder and connection pool. On `upgrade` the old process
+/// has the sockets' hand-over behind it (`bootstrap`) and is draining: its
+/// embedded file is waited for, as long as its drain may take.
+fn start_queue(
+    config: &Arc<ArcSwap<Config>>,
+    metrics: &Arc<Metrics>,
+    upstreams: &Arc<Upstreams>,
+    upgrade: bool,
+) -> anyhow::Result<Option<Arc<QueueService>>> {
+    let cfg = config.load();
+    let Some(settings) = &cfg.queue else {
+        return Ok(None);
+    };
+    let handover = upgrade.then_some(cfg.server.shutdown_timeout + HANDOVER_SLACK);
+    let queue = Arc::new(QueueService::open(settings, cfg.server.threads, handover)?);
+    let routes = crate::queue::ops::queue_routes(&cfg);
+    let queue_metrics = Arc::new(QueueMetrics::register(metrics.registry(), &routes)?);
+    queue.start(Wiring {
+        config: config.clone(),
+        deliver: Arc::new(Deliverer::new(config.clone(), upstreams.clone())),
+        metrics: queue_metrics,
+        grace: cfg.server.shutdown_timeout,
+    });
+    tracing::info!(store = %settings.describe(), routes = ?routes, "queue store ready, workers started");
+    Ok(Some(queue))
+}
+
+/// Beyond the old process's `shutdown_timeout`: the time it takes to exit.
+const HANDOVER_SLACK: Duration = Duration::from_secs(5);
 
 /// Build the configured replay store (shared by every config generation:
 /// changing `[replay]` needs a restart).

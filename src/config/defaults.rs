@@ -124,3 +124,38 @@ pub const REDIS_TIMEOUT: Bounds<Duration> = Bounds::new(ms(10), secs(MINUTE));
 pub const DEFAULT_REPLAY_TTL: Duration = secs(72 * HOUR);
 /// Range of `[route.replay] ttl` (`"0s"` would be replay protection off in disguise).
 pub const REPLAY_TTL: Bounds<Duration> = Bounds::new(secs(1), secs(365 * DAY));
+
+// === [queue] ===
+
+/// `[queue] max_bytes`.
+pub const DEFAULT_QUEUE_MAX_BYTES: ByteSize = ByteSize(1 << 30);
+/// Range of `[queue] max_bytes`.
+pub const QUEUE_MAX_BYTES: Bounds<ByteSize> = Bounds::new(ByteSize(1 << 20), ByteSize(1 << 40));
+/// `[queue] claim_idle`: a Redis delivery leased by an instance that stopped
+/// answering is taken over after this long.
+pub const DEFAULT_CLAIM_IDLE: Duration = secs(MINUTE);
+/// Range of `[queue] claim_idle`.
+pub const CLAIM_IDLE: Bounds<Duration> = Bounds::new(secs(1), secs(HOUR));
+
+// === [route.delivery] ===
+
+/// `[route.delivery] ack_status`.
+pub const DEFAULT_ACK_STATUS: http::StatusCode = http::StatusCode::ACCEPTED;
+/// `[route.delivery] backoff_initial`.
+pub const DEFAULT_BACKOFF_INITIAL: Duration = secs(1);
+/// `[route.delivery] backoff_max`.
+pub const DEFAULT_BACKOFF_MAX: Duration = secs(10 * MINUTE);
+/// Range of `backoff_initial` and `backoff_max` (and `backoff_max` ≥ `backoff_initial`).
+pub const BACKOFF: Bounds<Duration> = Bounds::new(ms(10), secs(DAY));
+/// `[route.delivery] max_attempts`.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 20;
+/// Range of `[route.delivery] max_attempts`.
+pub const MAX_ATTEMPTS: Bounds<u32> = Bounds::new(1, 1_000);
+/// `[route.delivery] max_age`.
+pub const DEFAULT_MAX_AGE: Duration = secs(72 * HOUR);
+/// Range of `[route.delivery] max_age`.
+pub const MAX_AGE: Bounds<Duration> = Bounds::new(secs(1), secs(30 * DAY));
+/// `[route.delivery] concurrency`.
+pub const DEFAULT_CONCURRENCY: usize = 8;
+/// Range of `[route.delivery] concurrency`.
+pub const CONCURRENCY: Bounds<usize> = Bounds::new(1, 256);

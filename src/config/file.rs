@@ -32,6 +32,8 @@ pub struct FileConfig {
     /// `[log]`: how log lines are written.
     #[serde(default)]
     pub log: FileLog,
+    /// `[queue]`: the durable-delivery store shared by queue-mode routes.
+    pub queue: Option<Spanned<FileQueue>>,
     /// `[[listener]]` tables.
     #[serde(default, rename = "listener")]
     pub listeners: Vec<FileListener>,
@@ -216,6 +218,9 @@ pub struct FileRoute {
     /// `[route.replay]`: how deliveries are identified and remembered.
     #[serde(default)]
     pub replay: FileRouteReplay,
+    /// `[route.delivery]`: forward while the sender waits (default) or queue durably.
+    #[serde(default)]
+    pub delivery: FileRouteDelivery,
 }
 
 /// `upstream_tls = { ... }` on a route with `https://` upstreams.
@@ -295,5 +300,75 @@ impl TryFrom<String> for FileReplayKey {
                 )),
             },
         }
+    }
+}
+
+/// `[queue] store`
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileQueueStore {
+    /// One redb file under `path` (default), for one instance.
+    #[default]
+    Embedded,
+    /// Redis Streams shared by several instances.
+    Redis,
+}
+
+/// `[queue]`: the store shared by every queue-mode route.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileQueue {
+    /// `embedded` (default) or `redis`.
+    pub store: Option<Spanned<FileQueueStore>>,
+    /// Embedded: the queue file (required), relative to the config file.
+    pub path: Option<Spanned<String>>,
+    /// Most bytes of queued deliveries; past it senders get 503 `queue_full`.
+    pub max_bytes: Option<Spanned<ByteSize>>,
+    /// Redis: `redis://host:port/db` (or `rediss://`).
+    pub redis_url: Option<Spanned<String>>,
+    /// Redis: take over a delivery another instance leased and left idle this long.
+    pub claim_idle: Option<Spanned<Dur>>,
+    /// Redis: accept a Redis without `appendonly yes` (acknowledged
+    /// deliveries are lost if it restarts).
+    pub allow_volatile: Option<Spanned<bool>>,
+}
+
+/// `[route.delivery] mode`
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileDeliveryMode {
+    /// Forward while the sender waits (default).
+    #[default]
+    Direct,
+    /// Acknowledge once durably queued, deliver later.
+    Queue,
+}
+
+/// `[route.delivery]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileRouteDelivery {
+    /// `direct` (default) or `queue`.
+    pub mode: Option<Spanned<FileDeliveryMode>>,
+    /// Status answered once queued (any 2xx).
+    pub ack_status: Option<Spanned<u16>>,
+    /// First retry delay, before jitter.
+    pub backoff_initial: Option<Spanned<Dur>>,
+    /// Longest retry delay; also caps an upstream's `Retry-After`.
+    pub backoff_max: Option<Spanned<Dur>>,
+    /// Attempts before a dead letter.
+    pub max_attempts: Option<Spanned<u32>>,
+    /// Age after which a failing delivery becomes a dead letter.
+    pub max_age: Option<Spanned<Dur>>,
+    /// Concurrent deliveries per instance.
+    pub concurrency: Option<Spanned<usize>>,
+}
+
+impl FileRouteDelivery {
+    /// Does this route queue?
+    pub fn queues(&self) -> bool {
+        self.mode
+            .as_ref()
+            .is_some_and(|m| *m.get_ref() == FileDeliveryMode::Queue)
     }
 }

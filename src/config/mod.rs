@@ -9,8 +9,8 @@
 //! problem as one [`ConfigError`] with its file, key path and line before
 //! failing, so ops fix a bad file in one pass. Validation is split per
 //! section ([`admin`], [`server`], [`log`], [`limits`], [`listener`],
-//! [`route`] with its [`upstream`], [`verify`] call-site and [`replay`]);
-//! every default and range is in [`defaults`]. Every file the config names (TLS material,
+//! [`route`] with its [`upstream`], [`verify`] call-site, [`replay`] and
+//! [`queue`]); every default and range is in [`defaults`]. Every file the config names (TLS material,
 //! secrets, IP lists) is opened and parsed here, so a config that passes
 //! `hookgate check` is the one `run` serves. Nothing downstream ever sees an
 //! unvalidated value.
@@ -22,6 +22,7 @@ pub mod file;
 pub mod limits;
 pub mod listener;
 pub mod log;
+pub mod queue;
 pub mod replay;
 pub mod route;
 pub mod runtime;
@@ -120,6 +121,8 @@ fn validate(
     let listeners =
         listener::validate_all(c, &f.listeners, admin.as_ref().map(|a| a.listen), base_dir);
     let replay = replay::validate_store(c, &f.replay);
+    let queue = queue::validate_store(c, f.queue.as_ref(), base_dir);
+    queue::check_store_present(c, f.queue.as_ref(), &f.routes);
     let routes = route::validate_all(
         c,
         &f.routes,
@@ -144,6 +147,7 @@ fn validate(
         listeners,
         routes,
         replay: replay?,
+        queue: queue.ok()?,
         log,
     })
 }

@@ -117,6 +117,22 @@ pub fn check_reservation_ttl(
     routes: &[Arc<Route>],
 ) {
     for r in routes.iter().filter(|r| r.replay.is_some()) {
+        if r.delivery.queued().is_some() {
+            // A queue-mode route's reservation guards the durable enqueue.
+            if s.reservation_ttl < crate::queue::STORE_DEADLINE {
+                c.push(
+                    "replay.reservation_ttl",
+                    format!(
+                        "{} is shorter than the queue store's deadline ({}) that route {:?} waits for: a delivery still being queued would lose its reservation and the sender's retry would be queued as well",
+                        s.reservation_ttl.show(),
+                        crate::queue::STORE_DEADLINE.show(),
+                        r.name
+                    ),
+                    f.reservation_ttl.as_ref().map(|t| t.span()),
+                );
+            }
+            continue;
+        }
         let needed = r.upstream.connect_timeout + r.upstream.read_timeout;
         if s.reservation_ttl >= needed {
             continue;

@@ -14,7 +14,7 @@ use super::{bounded, limits, listener};
 use crate::allowlist::IpPolicy;
 use crate::identity::{ClientCertPolicy, IdentityRules};
 use crate::metrics::{Metrics, RouteMetrics};
-use crate::proxy::target::{normalize_host, normalize_path};
+use crate::target::{normalize_host, normalize_path};
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
@@ -109,6 +109,7 @@ fn validate(c: &mut Collector, r: &FileRoute, x: &RouteCtx<'_>) -> Option<Route>
         );
     }
     let replay = replay::validate_route(c, key, &r.replay, verifier.as_ref());
+    let delivery = super::queue::validate_route(c, key, &r.delivery, verifier.as_ref());
     // Anything recorded for this route means it is not built.
     if c.error_count() > errors_before {
         return None;
@@ -127,6 +128,7 @@ fn validate(c: &mut Collector, r: &FileRoute, x: &RouteCtx<'_>) -> Option<Route>
         },
         client_cert: client_cert.map_or(Some(None), |p| p.map(Some))?,
         replay: replay.ok()?,
+        delivery: delivery.ok()?,
         metrics: RouteMetrics::new(x.env.metrics, r.name.get_ref()),
     })
 }

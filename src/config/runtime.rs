@@ -26,6 +26,8 @@ pub struct Config {
     pub routes: Vec<Arc<Route>>,
     /// The replay store settings.
     pub replay: crate::replay::ReplaySettings,
+    /// The durable-delivery store, when the file has a `[queue]` table.
+    pub queue: Option<crate::queue::QueueSettings>,
     /// `[log]`.
     pub log: LogSettings,
 }
@@ -131,6 +133,8 @@ pub struct Route {
     pub client_cert: Option<crate::identity::ClientCertPolicy>,
     /// Replay protection, when the route has a delivery key.
     pub replay: Option<crate::replay::RouteReplay>,
+    /// Direct forwarding or durable queueing.
+    pub delivery: crate::queue::Delivery,
     /// Its metric series, resolved at load.
     pub metrics: crate::metrics::RouteMetrics,
 }

@@ -690,6 +690,13 @@ fn shipped_config_documents_every_range() {
         ("connect_timeout", REDIS_TIMEOUT.describe()),
         ("command_timeout", REDIS_TIMEOUT.describe()),
         ("ttl", REPLAY_TTL.describe()),
+        ("max_bytes", QUEUE_MAX_BYTES.describe()),
+        ("claim_idle", CLAIM_IDLE.describe()),
+        ("backoff_initial", BACKOFF.describe()),
+        ("backoff_max", BACKOFF.describe()),
+        ("max_attempts", MAX_ATTEMPTS.describe()),
+        ("max_age", MAX_AGE.describe()),
+        ("concurrency", CONCURRENCY.describe()),
     ];
     let lines: Vec<&str> = doc.lines().collect();
     // A key's documentation: its line and the comment lines continuing it.
@@ -712,6 +719,269 @@ fn shipped_config_documents_every_range() {
             "conf/hookgate.toml: {key} should say `range {range}`"
         );
     }
+}
+
+/// BASE with the route in queue mode (`delivery` lines) and a `[queue]` table (`queue` lines).
+fn queued(delivery: &str, queue: Option<&str>) -> String {
+    let mut src = format!("{BASE}[route.delivery]\nmode = \"queue\"\n{delivery}\n");
+    if let Some(q) = queue {
+        src.push_str(&format!("[queue]\n{q}\n"));
+    }
+    src
+}
+
+#[test]
+fn queue_mode_defaults_and_store_settings() {
+    use crate::queue::{Delivery, DeliveryPolicy, StoreSettings};
+    let cfg = parse(
+        Path::new("/etc/hookgate/x.toml"),
+        &queued("", Some("path = \"q.redb\"")),
+    )
+    .unwrap();
+    assert_eq!(
+        cfg.routes[0].delivery,
+        Delivery::Queue(DeliveryPolicy::default())
+    );
+    let p = cfg.routes[0].delivery.queued().unwrap();
+    assert_eq!(
+        (
+            p.ack_status.as_u16(),
+            p.backoff_initial,
+            p.backoff_max,
+            p.max_attempts,
+            p.max_age,
+            p.concurrency
+        ),
+        (
+            202,
+            Duration::from_secs(1),
+            Duration::from_secs(600),
+            20,
+            Duration::from_secs(72 * 3600),
+            8
+        )
+    );
+    let q = cfg.queue.unwrap();
+    assert_eq!(
+        q.store,
+        StoreSettings::Embedded {
+            path: "/etc/hookgate/q.redb".into()
+        }
+    );
+    assert_eq!(
+        (q.max_bytes, q.claim_idle),
+        (1 << 30, Duration::from_secs(60))
+    );
+
+    let cfg = parse(
+        Path::new("x.toml"),
+        &queued(
+            "ack_status = 200\nbackoff_initial = \"250ms\"\nmax_attempts = 3\nconcurrency = 2",
+            Some("store = \"redis\"\nredis_url = \"redis://127.0.0.1:6379/0\"\nclaim_idle = \"30s\"\nallow_volatile = true"),
+        ),
+    )
+    .unwrap();
+    let p = cfg.routes[0].delivery.queued().unwrap();
+    assert_eq!(
+        (p.ack_status.as_u16(), p.max_attempts, p.concurrency),
+        (200, 3, 2)
+    );
+    assert_eq!(p.backoff_initial, Duration::from_millis(250));
+    let q = cfg.queue.unwrap();
+    assert_eq!(q.claim_idle, Duration::from_secs(30));
+    assert!(matches!(
+        q.store,
+        StoreSettings::Redis {
+            allow_volatile: true,
+            ..
+        }
+    ));
+    // Without queue-mode routes the table is optional.
+    assert!(parse(Path::new("x.toml"), BASE).unwrap().queue.is_none());
+}
+
+#[test]
+fn queue_settings_are_refused_with_key_line_and_range() {
+    let src = queued("", None);
+    let m = one_error(
+        &src,
+        "route \"github\".delivery.mode",
+        line_of(&src, "mode ="),
+    );
+    assert!(m.contains("needs a [queue] table"), "{m}");
+    for (delivery, queue, key, needle, message) in [
+        (
+            "",
+            "max_bytes = \"2GiB\"",
+            "queue.path",
+            "[queue]",
+            "required with store = \"embedded\"",
+        ),
+        (
+            "",
+            "path = \"q\"\nmax_bytes = \"1KiB\"",
+            "queue.max_bytes",
+            "max_bytes",
+            "1KiB is out of range: use 1MiB to 1024GiB",
+        ),
+        (
+            "",
+            "path = \"q\"\nallow_volatile = true",
+            "queue.allow_volatile",
+            "allow_volatile",
+            "only for store = \"redis\"",
+        ),
+        (
+            "",
+            "store = \"redis\"",
+            "queue.redis_url",
+            "store =",
+            "required with store = \"redis\"",
+        ),
+        (
+            "",
+            "store = \"redis\"\nredis_url = \"nope://x\"",
+            "queue.redis_url",
+            "redis_url",
+            "invalid Redis URL",
+        ),
+        (
+            "",
+            "store = \"redis\"\nredis_url = \"redis://h\"\nclaim_idle = \"2h\"",
+            "queue.claim_idle",
+            "claim_idle",
+            "2h is out of range: use 1s to 1h",
+        ),
+        (
+            "backoff_max = \"300000000000y\"",
+            "path = \"q\"",
+            "route \"github\".delivery.backoff_max",
+            "backoff_max",
+            "is out of range: use 10ms to 1d",
+        ),
+        (
+            "max_attempts = 0",
+            "path = \"q\"",
+            "route \"github\".delivery.max_attempts",
+            "max_attempts",
+            "0 is out of range: use 1 to 1000",
+        ),
+        (
+            "concurrency = 100000",
+            "path = \"q\"",
+            "route \"github\".delivery.concurrency",
+            "concurrency",
+            "100000 is out of range: use 1 to 256",
+        ),
+        (
+            "max_age = \"0s\"",
+            "path = \"q\"",
+            "route \"github\".delivery.max_age",
+            "max_age",
+            "0s is out of range: use 1s to 30d",
+        ),
+        (
+            "backoff_initial = \"1ms\"",
+            "path = \"q\"",
+            "route \"github\".delivery.backoff_initial",
+            "backoff_initial",
+            "1ms is out of range",
+        ),
+        (
+            "ack_status = 302",
+            "path = \"q\"",
+            "route \"github\".delivery.ack_status",
+            "ack_status",
+            "302 is not a 2xx status",
+        ),
+        (
+            "backoff_initial = \"2m\"\nbackoff_max = \"1m\"",
+            "path = \"q\"",
+            "route \"github\".delivery.backoff_max",
+            "backoff_max",
+            "1m is shorter than backoff_initial (2m)",
+        ),
+    ] {
+        let src = queued(delivery, Some(queue));
+        let m = one_error(&src, key, line_of(&src, needle));
+        assert!(m.contains(message), "{key}: {m}");
+    }
+    // Queue-only knobs on a direct route, and a mode that does not exist.
+    let src = format!("{BASE}[route.delivery]\nmax_attempts = 3\n");
+    let m = one_error(
+        &src,
+        "route \"github\".delivery.max_attempts",
+        line_of(&src, "max_attempts"),
+    );
+    assert_eq!(m, "only for mode = \"queue\"");
+    let e = errs(&format!("{BASE}[route.delivery]\nmode = \"later\"\n"));
+    assert!(
+        e[0].contains("delivery.mode") && e[0].contains("expected `direct` or `queue`"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn presets_that_need_the_apps_answer_cannot_be_queued() {
+    for (scheme, secret, extra) in [
+        (
+            "discord",
+            "0000000000000000000000000000000000000000000000000000000000000000",
+            "",
+        ),
+        ("slack", "s3cr3t-s3cr3t-s3cr3t", ""),
+        (
+            "twilio",
+            "s3cr3t-s3cr3t-s3cr3t",
+            "public_url = \"https://hooks.example.com\"\n",
+        ),
+        ("microsoft-teams", "c2VjcmV0LXNlY3JldC1zZWNyZXQ=", ""),
+    ] {
+        let verify =
+            format!("[route.verify]\nscheme = \"{scheme}\"\nsecrets = [\"{secret}\"]\n{extra}");
+        let src = queued("", Some("path = \"q\""))
+            .replace("allow_unauthenticated = true\n", "")
+            .replace("[route.delivery]", &format!("{verify}[route.delivery]"));
+        let m = one_error(
+            &src,
+            "route \"github\".delivery.mode",
+            line_of(&src, "mode ="),
+        );
+        assert!(
+            m.starts_with(&format!("scheme {scheme:?} cannot be queued: ")),
+            "{m}"
+        );
+        // Direct mode stays available to them.
+        let direct = src
+            .replace("mode = \"queue\"", "mode = \"direct\"")
+            .replace("[queue]\npath = \"q\"\n", "");
+        assert!(errs(&direct).is_empty(), "{scheme}: {:?}", errs(&direct));
+    }
+    // The rule lives on the preset rows.
+    let refused: Vec<&str> = crate::verify::providers::PROVIDERS
+        .iter()
+        .filter(|p| p.queueing != crate::verify::spec::Queueing::Allowed)
+        .map(|p| p.name)
+        .collect();
+    assert_eq!(refused, ["slack", "twilio", "discord", "microsoft-teams"]);
+}
+
+#[test]
+fn queue_mode_reservations_must_outlive_the_store_deadline() {
+    let src = queued("", Some("path = \"q\"")) + "[replay]\nreservation_ttl = \"2s\"\n";
+    let src = src.replace(
+        "allow_unauthenticated = true\n",
+        "allow_unauthenticated = true\n[route.replay]\nkey = \"header:x-id\"\n",
+    );
+    let m = one_error(
+        &src,
+        "replay.reservation_ttl",
+        line_of(&src, "reservation_ttl"),
+    );
+    assert!(
+        m.contains("shorter than the queue store's deadline (5s)"),
+        "{m}"
+    );
 }
 
 fn refused(r: Result<Config, ConfigErrors>) -> Vec<ConfigError> {

@@ -172,6 +172,12 @@ impl Show for usize {
     }
 }
 
+impl Show for u32 {
+    fn show(&self) -> String {
+        self.to_string()
+    }
+}
+
 impl<T: Show> Bounds<T> {
     /// `min..=max`.
     pub const fn new(min: T, max: T) -> Self {

@@ -94,15 +94,21 @@ fn outcome_index(o: Outcome) -> usize {
         Outcome::Forwarded => 0,
         Outcome::Duplicate => 1,
         Outcome::Handshake => 2,
-        Outcome::Rejected(r) => 3 + r as usize,
+        Outcome::Queued => 3,
+        Outcome::Rejected(r) => 4 + r as usize,
     }
 }
 
 /// Every outcome, in [`outcome_index`] order.
 fn all_outcomes() -> impl Iterator<Item = Outcome> {
-    [Outcome::Forwarded, Outcome::Duplicate, Outcome::Handshake]
-        .into_iter()
-        .chain(Reason::ALL.into_iter().map(Outcome::Rejected))
+    [
+        Outcome::Forwarded,
+        Outcome::Duplicate,
+        Outcome::Handshake,
+        Outcome::Queued,
+    ]
+    .into_iter()
+    .chain(Reason::ALL.into_iter().map(Outcome::Rejected))
 }
 
 impl RouteMetrics {

@@ -6,10 +6,10 @@
 //! timestamp headers → declared body length.
 
 use super::ctx::RequestCtx;
-use super::target::{normalize_host, normalize_target, Host, Target};
 use super::{Conn, Downstream};
 use crate::config::{Config, Route};
 use crate::reject::{Reason, Rejection};
+use crate::target::{normalize_host, normalize_target, Host, Target};
 use crate::verify::{BeforeBody, Precheck, Reply, RequestParts};
 use http::header::HeaderName;
 use std::sync::Arc;

@@ -13,6 +13,8 @@ pub enum Outcome {
     Forwarded,
     /// An already-delivered request was acknowledged without forwarding.
     Duplicate,
+    /// Stored durably for later delivery and acknowledged (queue mode).
+    Queued,
     /// hookgate answered the provider's endpoint-verification handshake itself.
     Handshake,
     /// hookgate refused it.
@@ -20,12 +22,13 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// `forwarded`, `duplicate`, `handshake` or the rejection's label.
+    /// `forwarded`, `duplicate`, `handshake`, `queued` or the rejection's label.
     pub fn label(self) -> &'static str {
         match self {
             Outcome::Forwarded => "forwarded",
             Outcome::Duplicate => "duplicate",
             Outcome::Handshake => "handshake",
+            Outcome::Queued => "queued",
             Outcome::Rejected(r) => r.label(),
         }
     }
@@ -59,6 +62,8 @@ pub struct RequestCtx {
     pub upstream_status: Option<u16>,
     /// The upstream address used.
     pub upstream_addr: Option<String>,
+    /// The queued delivery's id (queue mode).
+    pub delivery_id: Option<String>,
 }
 
 impl RequestCtx {
@@ -78,6 +83,7 @@ impl RequestCtx {
             upstream_wait: Duration::ZERO,
             upstream_status: None,
             upstream_addr: None,
+            delivery_id: None,
         }
     }
 

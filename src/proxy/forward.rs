@@ -63,7 +63,16 @@ impl Response {
     pub fn status(&self) -> u16 {
         self.session.resp_header().map_or(0, |h| h.status.as_u16())
     }
+
+    /// A header of the upstream's response.
+    pub fn header(&self, name: http::header::HeaderName) -> Option<&http::HeaderValue> {
+        self.session.resp_header().and_then(|h| h.headers.get(name))
+    }
 }
+
+/// Most response body read (and thrown away) to keep a connection whose
+/// response nobody relays: beyond it, the connection is closed instead.
+const MAX_DISCARDED_BODY: usize = 1 << 20;
 
 /// Why an exchange failed.
 enum Failure {
@@ -133,6 +142,22 @@ impl Upstreams {
     async fn fresh(&self, peer: &HttpPeer, up: &Upstream) -> pingora::Result<Connection> {
         let stream = self.transport.new_stream(peer).await?;
         Ok(Connection::new(stream, peer, up, false))
+    }
+
+    /// Read and discard the response body (the queue workers need only the
+    /// status), bounded in bytes and by the route's read timeout, then pool
+    /// the connection if the body ended within the bound.
+    pub async fn discard(&self, mut response: Response) {
+        let mut left = MAX_DISCARDED_BODY;
+        while let Ok(Some(chunk)) = response.session.read_body_bytes().await {
+            match left.checked_sub(chunk.len()) {
+                Some(l) => left = l,
+                None => return,
+            }
+        }
+        if response.session.is_body_done() {
+            self.release(response).await;
+        }
     }
 
     /// Return a connection whose response was read completely to the pool.

@@ -11,8 +11,10 @@
 //!    bounded buffer under a deadline;
 //! 3. verify: the signature over those exact bytes; a signed handshake
 //!    (Zoom, Twitch, Slack, SNS...) is answered here, once verified;
-//! 4. deliver: replay reservation, then [`forward`] the verified bytes and
-//!    relay the upstream's answer.
+//! 4. deliver: replay reservation, then either [`forward`] the verified
+//!    bytes and relay the upstream's answer (direct mode), or [`enqueue`]
+//!    them durably and acknowledge (queue mode; the workers deliver later
+//!    through the same [`forward::send`], see [`deliverer`]).
 //!
 //! Each stage either continues, yields a handshake answer (never reserved,
 //! never forwarded, counted as `handshake`), or yields a [`Rejection`]; every
@@ -26,16 +28,18 @@ pub mod admit;
 pub mod body;
 pub mod budget;
 pub mod ctx;
+pub mod deliverer;
+pub mod enqueue;
 pub mod forward;
 pub mod replay_guard;
 pub mod respond;
-pub mod target;
 pub mod upstream;
 
 use crate::config::Config;
 use crate::drain::InFlight;
 use crate::identity::ClientIdentity;
 use crate::metrics::{Metrics, RouteMetrics};
+use crate::queue::QueueStore;
 use crate::reject::Rejection;
 use crate::replay::ReplayStore;
 use crate::verify::Reply;
@@ -73,8 +77,9 @@ impl Conn {
 pub struct Gateway {
     config: Arc<ArcSwap<Config>>,
     metrics: Arc<Metrics>,
-    upstreams: Upstreams,
+    upstreams: Arc<Upstreams>,
     replay: Arc<dyn ReplayStore>,
+    queue: Option<Arc<dyn QueueStore>>,
     budget: Arc<BodyBudget>,
     in_flight: Arc<InFlight>,
     /// The series of requests no route matched.
@@ -91,14 +96,20 @@ enum Answer {
     /// A handshake the route's verifier answered: no replay reservation,
     /// nothing forwarded.
     Handshake(Reply),
+    /// Durably queued: acknowledge with this status.
+    Queued(http::StatusCode),
 }
 
 impl Gateway {
-    /// A gateway serving `config`, swappable later through the same `ArcSwap`.
+    /// A gateway serving `config`, swappable later through the same
+    /// `ArcSwap`. `upstreams` is the connection pool (shared with the queue
+    /// workers); `queue` the durable-delivery store, when `[queue]` is set.
     pub fn new(
         config: Arc<ArcSwap<Config>>,
         metrics: Arc<Metrics>,
+        upstreams: Arc<Upstreams>,
         replay: Arc<dyn ReplayStore>,
+        queue: Option<Arc<dyn QueueStore>>,
         in_flight: Arc<InFlight>,
     ) -> Self {
         let budget = BodyBudget::new(
@@ -109,8 +120,9 @@ impl Gateway {
             config,
             no_route: RouteMetrics::no_route(&metrics),
             metrics,
-            upstreams: Upstreams::default(),
+            upstreams,
             replay,
+            queue,
             budget,
             in_flight,
         }
@@ -129,6 +141,7 @@ impl Gateway {
             Ok(Answer::Relay(_)) => Outcome::Forwarded,
             Ok(Answer::Duplicate) => Outcome::Duplicate,
             Ok(Answer::Handshake(_)) => Outcome::Handshake,
+            Ok(Answer::Queued(_)) => Outcome::Queued,
             Err(r) => Outcome::Rejected(r.reason),
         };
         // Counted before the client sees the answer, so the two agree.
@@ -141,6 +154,9 @@ impl Gateway {
             Ok(Answer::Duplicate) => respond::duplicate(session, &mut ctx, draining).await,
             Ok(Answer::Handshake(reply)) => {
                 respond::reply(session, &mut ctx, reply, draining).await
+            }
+            Ok(Answer::Queued(status)) => {
+                respond::queued(session, &mut ctx, status, draining).await
             }
             Err(r) => {
                 let reason = r.reason;
@@ -251,8 +267,9 @@ impl Gateway {
         Ok(checked.answer)
     }
 
-    /// Stage 4: reserve the delivery key, forward, settle the reservation
-    /// with the upstream's answer.
+    /// Stage 4: reserve the delivery key, then forward (direct mode) or
+    /// queue (queue mode) the request the upstream is to receive; the
+    /// reservation is settled by what happened to it.
     async fn deliver(
         &self,
         session: &Downstream,
@@ -274,29 +291,49 @@ impl Gateway {
                 Decision::Forward(guard) => guard,
                 Decision::AckDuplicate => return Ok(Answer::Duplicate),
             };
-        let path_and_query = admitted.target.path_and_query();
-        let host = admitted.host.as_ref().map(|h| h.header_value());
-        let origin = upstream::Origin {
-            client_ip: ctx.client_ip,
-            proto: if conn.tls { "https" } else { "http" },
-            path_and_query: &path_and_query,
-            host: host.as_deref(),
-            extra: &admitted.extra,
-            strip: route
-                .client_cert
-                .as_ref()
-                .and_then(|p| p.forward_header.as_ref()),
-        };
-        let req = upstream::request(session.req_header(), ctx, &origin, body.bytes.len())?;
+        let req = upstream_request(session, conn, admitted, ctx, body.bytes.len())?;
+        if let Some(policy) = route.delivery.queued() {
+            let queued =
+                enqueue::enqueue(self.queue.as_ref(), route, &req, body.bytes.clone(), guard).await;
+            drop(body);
+            let id = queued?;
+            ctx.delivery_id = Some(id.to_string());
+            return Ok(Answer::Queued(policy.ack_status));
+        }
         let sent = forward::send(&self.upstreams, route, &req, &body.bytes, ctx).await;
         drop(body);
         if let Some(guard) = guard {
-            guard
-                .settle(sent.as_ref().ok().map(forward::Response::status))
-                .await;
+            let status = sent.as_ref().ok().map(forward::Response::status);
+            guard.settle(replay_guard::accepted(status)).await;
         }
         sent.map(|r| Answer::Relay(Box::new(r)))
     }
+}
+
+/// The request header the upstream receives, in both modes: the client's,
+/// normalised, with hookgate's own fields.
+fn upstream_request(
+    session: &Downstream,
+    conn: &Conn,
+    admitted: &Admitted,
+    ctx: &RequestCtx,
+    body_len: usize,
+) -> Result<pingora::http::RequestHeader, Rejection> {
+    let path_and_query = admitted.target.path_and_query();
+    let host = admitted.host.as_ref().map(|h| h.header_value());
+    let origin = upstream::Origin {
+        client_ip: ctx.client_ip,
+        proto: if conn.tls { "https" } else { "http" },
+        path_and_query: &path_and_query,
+        host: host.as_deref(),
+        extra: &admitted.extra,
+        strip: admitted
+            .route
+            .client_cert
+            .as_ref()
+            .and_then(|p| p.forward_header.as_ref()),
+    };
+    upstream::request(session.req_header(), ctx, &origin, body_len)
 }
 
 fn is_expect_continue(session: &Downstream) -> bool {

@@ -101,14 +101,21 @@ pub async fn reserve(
 }
 
 impl ReplayGuard {
-    /// Commit after a 2xx, release otherwise, so an honest retry is never lost.
-    pub async fn settle(mut self, upstream_status: Option<u16>) {
+    /// Commit once hookgate owns the delivery (the upstream answered 2xx, or
+    /// it was durably queued); release otherwise, so an honest retry is
+    /// never lost. A commit that fails is logged and counted; the
+    /// reservation then expires after `reservation_ttl`.
+    pub async fn settle(mut self, delivered: bool) {
         let Some(r) = self.reservation.take() else {
             return;
         };
-        let delivered = upstream_status.is_some_and(|s| (200..300).contains(&s));
         settle(&*self.store, &self.metrics, &self.route, r, delivered).await;
     }
+}
+
+/// Did the upstream take the delivery?
+pub fn accepted(upstream_status: Option<u16>) -> bool {
+    upstream_status.is_some_and(|s| (200..300).contains(&s))
 }
 
 impl Drop for ReplayGuard {
@@ -217,7 +224,7 @@ secrets = ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]
         loop {
             match try_reserve(&store, &metrics, &cfg).await {
                 Ok(Decision::Forward(Some(g))) => {
-                    g.settle(Some(200)).await;
+                    g.settle(true).await;
                     break;
                 }
                 _ => assert!(tokio::time::Instant::now() < deadline, "key never released"),

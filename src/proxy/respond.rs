@@ -49,6 +49,22 @@ pub async fn duplicate(session: &mut Downstream, ctx: &mut RequestCtx, draining:
     json(session, ctx, 200, body, None, draining).await;
 }
 
+/// Acknowledge a durably queued request: the sender's delivery is safe.
+pub async fn queued(
+    session: &mut Downstream,
+    ctx: &mut RequestCtx,
+    status: http::StatusCode,
+    draining: bool,
+) {
+    let body = serde_json::json!({
+        "status": "queued",
+        "delivery_id": ctx.delivery_id,
+        "request_id": ctx.request_id,
+    })
+    .to_string();
+    json(session, ctx, status.as_u16(), body, None, draining).await;
+}
+
 /// Send a JSON body with a status.
 async fn json(
     session: &mut Downstream,

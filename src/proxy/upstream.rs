@@ -20,7 +20,8 @@ const HOP_BY_HOP: [&str; 8] = [
 ];
 
 /// Header telling the upstream which scheme and key verified the request.
-/// Any incoming copy is removed so a sender cannot forge it.
+/// Any incoming copy is removed so a sender cannot forge it (as are the
+/// queue's `X-Hookgate-Delivery-Id` and `X-Hookgate-Attempt`).
 pub const VERIFIED_HEADER: &str = "x-hookgate-verified";
 
 /// Where the request came from and where it goes, for the upstream header.
@@ -89,7 +90,14 @@ pub fn request(
     for name in hop_by_hop_names(&client.headers) {
         req.remove_header(&name);
     }
-    for owned in ["expect", VERIFIED_HEADER, "content-length", "host"] {
+    for owned in [
+        "expect",
+        VERIFIED_HEADER,
+        crate::queue::DELIVERY_ID_HEADER,
+        crate::queue::ATTEMPT_HEADER,
+        "content-length",
+        "host",
+    ] {
         req.remove_header(owned);
     }
     req.set_version(http::Version::HTTP_11);

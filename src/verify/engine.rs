@@ -175,6 +175,15 @@ impl Verifier {
         ids.len()
     }
 
+    /// Why this route cannot queue its deliveries, when its sender needs the
+    /// app's own answer (the preset row's `queueing`; `generic` can queue).
+    pub fn queue_refusal(&self) -> Option<&'static str> {
+        match self.provider?.queueing {
+            super::spec::Queueing::Allowed => None,
+            super::spec::Queueing::NeedsAppAnswer(why) => Some(why),
+        }
+    }
+
     /// The handshake this route answers, for `check`.
     pub fn handshake(&self) -> Option<&Handshaker> {
         self.handshaker.as_ref()

@@ -9,7 +9,8 @@
 //! fails when they drift), and the tests iterate over the rows.
 
 use super::spec::{
-    Alg, AlgSwitch, Enc, Handshake, KeyFmt, Provider, RemoteCert, Replay, Sig, Spec, Tol, Ts, TsFmt,
+    Alg, AlgSwitch, Enc, Handshake, KeyFmt, Provider, Queueing, RemoteCert, Replay, Sig, Spec, Tol,
+    Ts, TsFmt,
 };
 use Alg::{HmacSha1 as SHA1, HmacSha256 as SHA256, HmacSha512 as SHA512};
 use Enc::{Base64 as B64, Hex};
@@ -183,6 +184,7 @@ const ROW: Provider = Provider {
     tol: NO_TS,
     replay: Replay::None(""),
     handshake: None,
+    queueing: Queueing::Allowed,
     docs: "",
     vector: "derived from the documented scheme",
 };
@@ -223,6 +225,7 @@ pub static PROVIDERS: &[Provider] = &[
         tol: Tol { secs: 300, provider: "slack_sdk 300 s, both ways" },
         replay: Replay::Signature("the signed bytes hold the timestamp and a per-request id (`event_id`, `trigger_id`)"),
         handshake: Some(Handshake::SlackChallenge),
+        queueing: Queueing::NeedsAppAnswer("Slack slash commands and interactivity are answered with the app's response"),
         docs: "https://api.slack.com/authentication/verifying-requests-from-slack",
         vector: "published: Slack docs / slack_sdk tests",
         ..ROW
@@ -291,6 +294,7 @@ pub static PROVIDERS: &[Provider] = &[
         title: "Twilio",
         spec: TWILIO,
         replay: Replay::Header("i-twilio-idempotency-token", "unique per delivery and kept on retries; status callbacks can repeat a body"),
+        queueing: Queueing::NeedsAppAnswer("Twilio voice and messaging webhooks are answered with the app's TwiML"),
         docs: "https://www.twilio.com/docs/usage/security#validating-requests",
         vector: "published: twilio-python tests (form, multi-value, JSON)",
         ..ROW
@@ -332,6 +336,7 @@ pub static PROVIDERS: &[Provider] = &[
         tol: Tol { secs: 300, provider: "discord-interactions: none (answers are due within 3 s)" },
         replay: Replay::Signature("the signed bytes hold the timestamp and the interaction `id`"),
         handshake: Some(Handshake::DiscordPing),
+        queueing: Queueing::NeedsAppAnswer("Discord interactions are answered with the app's response (commands need their reply within 3 s)"),
         docs: "https://discord.com/developers/docs/interactions/overview#setting-up-an-endpoint-validating-security-request-headers",
         vector: "derived with the RFC 8032 test key",
         ..ROW
@@ -922,6 +927,7 @@ pub static PROVIDERS: &[Provider] = &[
         title: "Microsoft Teams outgoing webhooks",
         spec: Spec { key: KeyFmt::Base64, ..body(SHA256, B64, hdr("authorization", "HMAC ")) },
         replay: Replay::Signature("the signed body holds the activity `id`"),
+        queueing: Queueing::NeedsAppAnswer("Teams posts the app's response into the channel (due within 5 s)"),
         docs: "https://learn.microsoft.com/en-us/microsoftteams/platform/webhooks-and-connectors/how-to/add-outgoing-webhook",
         vector: "derived from the documented scheme",
         ..ROW

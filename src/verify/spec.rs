@@ -353,6 +353,17 @@ pub enum Handshake {
     SnsSubscribe,
 }
 
+/// Can a route verified by this preset queue its deliveries (`[route.delivery]
+/// mode = "queue"`)? A queue answers the sender itself, with a 2xx that
+/// carries nothing from the app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Queueing {
+    /// The sender needs only a 2xx.
+    Allowed,
+    /// The sender uses the app's own response: why (`check` says it).
+    NeedsAppAnswer(&'static str),
+}
+
 /// One provider: a row of the table.
 #[derive(Debug, Clone)]
 pub struct Provider {
@@ -372,6 +383,8 @@ pub struct Provider {
     pub replay: Replay,
     /// Endpoint verification answered by the gateway.
     pub handshake: Option<Handshake>,
+    /// Whether its deliveries can be queued.
+    pub queueing: Queueing,
     /// Where the scheme is documented.
     pub docs: &'static str,
     /// What the preset is tested against.

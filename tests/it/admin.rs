@@ -238,7 +238,7 @@ fn check_warns_about_an_admin_listener_beyond_loopback_without_a_token() {
     let out = check(&with_token);
     assert!(!out.contains(warning), "{out}");
     assert!(
-        out.contains("token required for /config and /reload"),
+        out.contains("token required for /config, /reload and /queue/*"),
         "{out}"
     );
     let loopback = base.replace("0.0.0.0:2", "127.0.0.1:2");

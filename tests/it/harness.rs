@@ -92,13 +92,19 @@ impl Upstream {
     }
 
     pub fn with(b: Behaviour) -> Upstream {
+        Self::on(0, b)
+    }
+
+    /// An upstream on a given loopback port (0: any), e.g. one that comes
+    /// up at an address a gateway has been failing to reach.
+    pub fn on(port: u16, b: Behaviour) -> Upstream {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .unwrap();
         let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .block_on(tokio::net::TcpListener::bind(("127.0.0.1", port)))
             .unwrap();
         let addr = listener.local_addr().unwrap();
         let requests: Arc<Mutex<Vec<Recorded>>> = Default::default();
@@ -396,6 +402,34 @@ impl Gateway {
         assert!(ok.success());
     }
 
+    /// `kill -9` the process: nothing gets a chance to clean up.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+    }
+
+    /// Start the process again on the same config and directory (after
+    /// [`Gateway::kill9`] or an exit), logging to a fresh file.
+    pub fn restart(&mut self, env: &[(&str, &str)]) {
+        self.kill9();
+        let n = (1..).find(|i| !self.dir.path().join(format!("hookgate.{i}.log")).exists());
+        self.log = self.dir.path().join(format!("hookgate.{}.log", n.unwrap()));
+        let mut cmd = Command::new(bin());
+        cmd.arg("run")
+            .arg("-c")
+            .arg(&self.config)
+            .stdout(std::fs::File::create(&self.log).unwrap())
+            .stderr(std::fs::File::create(self.dir.path().join("stderr.log")).unwrap())
+            .stdin(Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        self.child = Some(cmd.spawn().unwrap());
+        self.wait_ready();
+    }
+
     /// Wait for the process to exit (bounded) and return its exit code.
     pub fn wait_exit(&mut self, within: Duration) -> Option<i32> {
         let deadline = Instant::now() + within;
@@ -526,11 +560,13 @@ pub fn route(name: &str, prefix: &str, upstream: SocketAddr, extra: &str) -> Str
     format!("[[route]]\nname = \"{name}\"\npath_prefix = \"{prefix}\"\nupstreams = [\"{upstream}\"]\n{open}{extra}\n\n")
 }
 
-/// A `redis-server` on a loopback port, killed on drop. CI installs it (`make test`).
+/// A `redis-server` on a loopback port with its own data directory, killed
+/// on drop. CI installs it (`make test`).
 pub struct RedisServer {
     child: Child,
     pub port: u16,
-    _dir: tempfile::TempDir,
+    appendonly: bool,
+    dir: tempfile::TempDir,
 }
 
 impl RedisServer {
@@ -539,16 +575,15 @@ impl RedisServer {
     }
 
     pub fn start_on(port: u16) -> RedisServer {
-        Self::launch(port, false)
+        Self::launch(port, false, tempfile::tempdir().unwrap())
     }
 
-    /// With `appendonly yes`, as a production replay store must run.
+    /// With `appendonly yes`, as a production replay or queue store must run.
     pub fn start_persistent() -> RedisServer {
-        Self::launch(free_port(), true)
+        Self::launch(free_port(), true, tempfile::tempdir().unwrap())
     }
 
-    fn launch(port: u16, appendonly: bool) -> RedisServer {
-        let dir = tempfile::tempdir().unwrap();
+    fn launch(port: u16, appendonly: bool, dir: tempfile::TempDir) -> RedisServer {
         let child = Command::new("redis-server")
             .args([
                 "--port",
@@ -573,19 +608,33 @@ impl RedisServer {
         RedisServer {
             child,
             port,
-            _dir: dir,
+            appendonly,
+            dir,
         }
     }
 
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/0", self.port)
     }
+
+    /// `kill -9` the server: clients then see it unavailable.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Start it again on the same port and data directory (an AOF server
+    /// comes back with what it acknowledged).
+    pub fn restart(&mut self) {
+        self.kill();
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        *self = Self::launch(self.port, self.appendonly, dir);
+    }
 }
 
 impl Drop for RedisServer {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill();
     }
 }
 

@@ -72,7 +72,14 @@ fn rules_and_dashboard_use_only_exported_metrics() {
         p("server.key"),
         p("ca.pem")
     );
-    let gw = Gateway::start(&(tls + &route("p", "/p", up.addr, table)));
+    // And a queue-mode route, so the queue series exist.
+    let queued = route(
+        "q",
+        "/q",
+        up.addr,
+        "[route.delivery]\nmode = \"queue\"\n[queue]\npath = \"queue.redb\"\n",
+    );
+    let gw = Gateway::start(&(tls + &route("p", "/p", up.addr, table) + &queued));
     // The expiry gauge is published by the once-a-second upkeep task.
     eventually(Duration::from_secs(10), "the expiry gauge", || {
         gw.metrics()

@@ -1,7 +1,21 @@
 //! One JSON access-log line per request, and the time hookgate itself spent.
 
 use super::ctx::{Outcome, RequestCtx};
+use super::upstream::IpText;
 use crate::metrics::RouteMetrics;
+use std::fmt;
+
+/// An optional value, logged as empty when absent.
+struct Shown<T>(Option<T>);
+
+impl<T: fmt::Display> fmt::Display for Shown<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Some(v) => v.fmt(f),
+            None => Ok(()),
+        }
+    }
+}
 
 /// Log the request and observe its overhead (time not spent waiting for the
 /// client's body or the upstream) in its route's `metrics`.
@@ -24,8 +38,8 @@ pub fn write(metrics: &RouteMetrics, ctx: &RequestCtx, outcome: Outcome) {
         reason = if matches!(outcome, Outcome::Forwarded | Outcome::Queued) { "" } else { label },
         detail = %ctx.detail,
         request_id = %ctx.request_id,
-        peer = %ctx.client_ip.map(|i| i.to_string()).unwrap_or_default(),
-        upstream = %ctx.upstream_addr.as_deref().unwrap_or(""),
+        peer = %Shown(ctx.client_ip.map(IpText::new)),
+        upstream = %Shown(ctx.upstream_addr.as_ref()),
         upstream_status = ctx.upstream_status.unwrap_or(0),
         delivery_id = %ctx.delivery_id.as_deref().unwrap_or(""),
         bytes_in = ctx.bytes_in,

@@ -133,7 +133,7 @@ impl Gateway {
         let _in_flight = self.in_flight.enter();
         let cfg = self.config.load_full();
         let mut ctx = RequestCtx::new(request_id(session, cfg.server.trust_request_id));
-        ctx.method = session.req_header().method.to_string();
+        ctx.method = session.req_header().method.clone();
         // A client that stops reading the response must not hold it for ever.
         session.set_write_timeout(Some(cfg.limits.read_timeout));
         let answer = self.stages(session, conn, &cfg, &mut ctx).await;

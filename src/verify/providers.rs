@@ -1094,7 +1094,8 @@ pub static PROVIDERS: &[Provider] = &[
     Provider {
         name: "orb",
         title: "Orb",
-        spec: timed(hdr("x-orb-signature", "v1="), ts_hdr("x-orb-timestamp", TsFmt::Rfc3339), "v1:{timestamp}:{body}"),
+        // One `v1=` signature per active secret, space-separated, while a secret rotates.
+        spec: timed(Sig::List { name: "x-orb-signature", sep: ' ', prefix: "v1=" }, ts_hdr("x-orb-timestamp", TsFmt::Rfc3339), "v1:{timestamp}:{body}"),
         tol: Tol { secs: 300, provider: "orb SDKs ±300 s" },
         replay: Replay::Signature("the signed bytes hold the timestamp and the event `id`"),
         docs: "https://docs.withorb.com/guides/integrations-and-exports/webhooks",

@@ -302,8 +302,10 @@ pub static PROVIDERS: &[Provider] = &[
     Provider {
         name: "mandrill",
         title: "Mailchimp Transactional (Mandrill)",
-        spec: Spec { alg_switch: None, ..body(SHA1, B64, hdr("x-mandrill-signature", "")) },
+        // The URL, then each POST parameter (`mandrill_events`) as name + value, sorted by name.
+        spec: Spec { content: "{url}{form:sorted}", ..body(SHA1, B64, hdr("x-mandrill-signature", "")) },
         replay: Replay::Signature("each event in `mandrill_events` has its own `_id` and `ts`"),
+        handshake: Some(Handshake::HeadOk),
         docs: "https://mailchimp.com/developer/transactional/guides/track-respond-activity-webhooks/#authenticating-webhook-requests",
         vector: "derived from the documented scheme",
         ..ROW

@@ -18,13 +18,23 @@ fn mac<M: Mac + hmac::digest::KeyInit>(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
 #[test]
 fn orb_accepts_space_separated_signatures_during_rotation() {
     let v = verifier("scheme = \"orb\"\nsecrets = [\"orb-secret\"]");
-    let (ts, body) = ("2023-11-14T22:13:20.000000", br#"{"id":"evt_1"}"#.as_slice());
+    let (ts, body) = (
+        "2023-11-14T22:13:20.000000",
+        br#"{"id":"evt_1"}"#.as_slice(),
+    );
     let good = format!(
         "v1={}",
-        hex::encode(mac::<Hmac<sha2::Sha256>>(b"orb-secret", &[b"v1:", ts.as_bytes(), b":", body]))
+        hex::encode(mac::<Hmac<sha2::Sha256>>(
+            b"orb-secret",
+            &[b"v1:", ts.as_bytes(), b":", body]
+        ))
     );
     let other = format!("v1={}", "0".repeat(64));
-    for header in [format!("{good} {other}"), format!("{other} {good}"), good.clone()] {
+    for header in [
+        format!("{good} {other}"),
+        format!("{other} {good}"),
+        good.clone(),
+    ] {
         let hdrs = h(&[("x-orb-timestamp", ts), ("x-orb-signature", &header)]);
         assert!(
             check(&v, "POST", "/", &hdrs, body, at(1_700_000_000)).is_ok(),
@@ -36,4 +46,83 @@ fn orb_accepts_space_separated_signatures_during_rotation() {
         check(&v, "POST", "/", &hdrs, body, at(1_700_000_000)),
         Err(Reason::SignatureInvalid)
     );
+}
+
+/// Mandrill signs the webhook URL followed by every POST parameter, sorted by
+/// name, as `name` + `value` (HMAC-SHA1, base64), like Twilio; the body it
+/// posts is the form `mandrill_events=<JSON>`. The row signed the raw body, so
+/// every real delivery was refused. Mailchimp's documented `generateSignature`,
+/// recomputed here.
+#[test]
+fn mandrill_signs_the_url_and_sorted_form_parameters() {
+    let events = r#"[{"event":"send","_id":"a1","ts":1700000000,"msg":{"subject":"Zoë ✓"}}]"#;
+    let body = form_urlencoded::Serializer::new(String::new())
+        .append_pair("mandrill_events", events)
+        .finish();
+    let url = "https://hooks.example.com/hooks/mandrill";
+    let sig = base64::engine::general_purpose::STANDARD.encode(mac::<Hmac<sha1::Sha1>>(
+        b"webhook-key",
+        &[url.as_bytes(), b"mandrill_events", events.as_bytes()],
+    ));
+    let v = verifier(
+        "scheme = \"mandrill\"\nsecrets = [\"webhook-key\"]\npublic_url = \"https://hooks.example.com\"",
+    );
+    let form = ("content-type", "application/x-www-form-urlencoded");
+    let hdrs = h(&[("x-mandrill-signature", &sig), form]);
+    let now = at(1_700_000_000);
+    assert!(check(&v, "POST", "/hooks/mandrill", &hdrs, body.as_bytes(), now).is_ok());
+    // A changed event or another URL is refused.
+    let tampered = body.replace("send", "open");
+    assert_eq!(
+        check(
+            &v,
+            "POST",
+            "/hooks/mandrill",
+            &hdrs,
+            tampered.as_bytes(),
+            now
+        ),
+        Err(Reason::SignatureInvalid)
+    );
+    assert_eq!(
+        check(&v, "POST", "/hooks/other", &hdrs, body.as_bytes(), now),
+        Err(Reason::SignatureInvalid)
+    );
+    // An HMAC of the raw body (the old row) is not Mandrill's signature.
+    let raw = base64::engine::general_purpose::STANDARD
+        .encode(mac::<Hmac<sha1::Sha1>>(b"webhook-key", &[body.as_bytes()]));
+    let hdrs = h(&[("x-mandrill-signature", &raw), form]);
+    assert_eq!(
+        check(&v, "POST", "/hooks/mandrill", &hdrs, body.as_bytes(), now),
+        Err(Reason::SignatureInvalid)
+    );
+}
+
+/// Mandrill checks a new webhook URL with a `HEAD` request and, when that is
+/// not answered 200, posts a test event signed with the public key
+/// `test-webhook` (which no route should accept): the gateway answers the
+/// `HEAD` itself. It grants nothing; a `POST` still needs its signature.
+#[test]
+fn mandrill_head_check_is_answered() {
+    let v = verifier(
+        "scheme = \"mandrill\"\nsecrets = [\"webhook-key\"]\npublic_url = \"https://hooks.example.com\"",
+    );
+    let none = HeaderMap::new();
+    let head = RequestParts {
+        method: "HEAD",
+        path_and_query: "/hooks/mandrill",
+        headers: &none,
+    };
+    match v.before_body(&head, at(1)) {
+        Ok(BeforeBody::Answer(r)) => assert_eq!((r.status, r.body.len()), (200, 0)),
+        other => panic!("HEAD not answered: {other:?}"),
+    }
+    let post = RequestParts {
+        method: "POST",
+        ..head
+    };
+    assert!(matches!(
+        v.before_body(&post, at(1)),
+        Err(r) if r.reason == Reason::SignatureMissing
+    ));
 }

@@ -215,7 +215,7 @@ pub static PROVIDERS: &[Provider] = &[
         tol: Tol { secs: 300, provider: "SDK 300 s, past only" },
         replay: Replay::Signature("the signed bytes hold the timestamp and the event id (`evt_…`)"),
         docs: "https://docs.stripe.com/webhooks#verify-manually",
-        vector: "derived; stripe (npm) generateTestHeaderString",
+        vector: "sdk: stripe generateTestHeaderString",
         ..ROW
     },
     Provider {
@@ -277,7 +277,7 @@ pub static PROVIDERS: &[Provider] = &[
         tol: Tol { secs: 300, provider: "standardwebhooks ±300 s" },
         replay: Replay::SignedHeader("webhook-id", "signed, unique per message and kept on retries"),
         docs: "https://docs.polar.sh/integrate/webhooks/delivery",
-        vector: "derived: raw `polar_whs_` secret as the @polar-sh/sdk keys it",
+        vector: "sdk: @polar-sh/sdk validateEvent (raw `polar_whs_` secret)",
         ..ROW
     },
     Provider {
@@ -340,7 +340,7 @@ pub static PROVIDERS: &[Provider] = &[
         handshake: Some(Handshake::DiscordPing),
         queueing: Queueing::NeedsAppAnswer("Discord interactions are answered with the app's response (commands need their reply within 3 s)"),
         docs: "https://discord.com/developers/docs/interactions/overview#setting-up-an-endpoint-validating-security-request-headers",
-        vector: "derived with the RFC 8032 test key",
+        vector: "sdk: discord-interactions verifyKey",
         ..ROW
     },
     Provider {
@@ -370,7 +370,7 @@ pub static PROVIDERS: &[Provider] = &[
         tol: Tol { secs: 60, provider: "@linear/sdk ±60 s (body `webhookTimestamp`)" },
         replay: Replay::Signature("the signed body holds `webhookTimestamp` (ms) and the entity id"),
         docs: "https://linear.app/developers/webhooks#securing-webhooks",
-        vector: "derived; @linear/sdk LinearWebhookClient",
+        vector: "sdk: @linear/sdk LinearWebhookClient.verify",
         ..ROW
     },
     Provider {
@@ -420,7 +420,7 @@ pub static PROVIDERS: &[Provider] = &[
         tol: Tol { secs: 300, provider: "@hubspot/api-client 300 s, past only" },
         replay: Replay::Signature("the signed bytes hold the timestamp (ms) and each event's `eventId`"),
         docs: "https://developers.hubspot.com/docs/apps/legacy-apps/authentication/validating-requests",
-        vector: "derived; @hubspot/api-client Signature",
+        vector: "sdk: @hubspot/api-client Signature.isValid",
         ..ROW
     },
     Provider {
@@ -467,7 +467,7 @@ pub static PROVIDERS: &[Provider] = &[
         tol: Tol { secs: 300, provider: "@mux/mux-node 300 s, past only" },
         replay: Replay::Signature("the signed bytes hold the timestamp and the event `id`"),
         docs: "https://docs.mux.com/core/verify-webhook-signatures",
-        vector: "derived; @mux/mux-node verifySignature",
+        vector: "sdk: @mux/mux-node webhooks.verifySignature",
         ..ROW
     },
     Provider {
@@ -661,7 +661,7 @@ pub static PROVIDERS: &[Provider] = &[
         spec: body(SHA256, B64, hdr("x-line-signature", "")),
         replay: Replay::Signature("each signed event has a unique `webhookEventId`"),
         docs: "https://developers.line.biz/en/docs/messaging-api/verify-webhook-signature/",
-        vector: "derived from the documented scheme",
+        vector: "sdk: @line/bot-sdk validateSignature",
         ..ROW
     },
     Provider {
@@ -717,7 +717,7 @@ pub static PROVIDERS: &[Provider] = &[
         tol: Tol { secs: 300, provider: "@workos-inc/node 180 s" },
         replay: Replay::Signature("the signed bytes hold the timestamp (ms) and the event `id`"),
         docs: "https://workos.com/docs/events/data-syncing/webhooks/3-process-the-events/b-validate-the-requests-manually",
-        vector: "derived from the documented scheme",
+        vector: "sdk: @workos-inc/node webhooks.constructEvent",
         ..ROW
     },
     Provider {
@@ -785,7 +785,7 @@ pub static PROVIDERS: &[Provider] = &[
         tol: Tol { secs: 300, provider: "openai SDK unwrap() 300 s" },
         replay: Replay::SignedHeader("webhook-id", "signed, unique per message and kept on retries"),
         docs: "https://platform.openai.com/docs/guides/webhooks#verifying-webhook-signatures",
-        vector: "derived (Standard Webhooks scheme)",
+        vector: "sdk: openai webhooks.verify_signature",
         ..ROW
     },
     Provider {
@@ -795,7 +795,7 @@ pub static PROVIDERS: &[Provider] = &[
         tol: Tol { secs: 300, provider: "docs: receiver's choice" },
         replay: Replay::SignedHeader("webhook-id", "signed, unique per message and kept on retries"),
         docs: "https://replicate.com/docs/topics/webhooks/verify-webhook",
-        vector: "derived (Standard Webhooks scheme)",
+        vector: "sdk: replicate validateWebhook",
         ..ROW
     },
     Provider {
@@ -1033,7 +1033,7 @@ pub static PROVIDERS: &[Provider] = &[
         spec: body(SHA256, Hex, hdr("x-hmac-signature", "hmac-sha256-hex=")),
         replay: Replay::Signature("the signed body holds the event `id`"),
         docs: "https://docs.easypost.com/guides/webhooks-guide#hmac-validation",
-        vector: "sdk-verified: easypost 10.7.0 (PyPI)",
+        vector: "sdk: easypost util.validate_webhook",
         ..ROW
     },
     Provider {
@@ -1051,7 +1051,7 @@ pub static PROVIDERS: &[Provider] = &[
         spec: body(SHA256, Hex, hdr("x-notion-signature", "sha256=")),
         replay: Replay::Signature("the signed body holds the event `id`"),
         docs: "https://developers.notion.com/reference/webhooks#step-3-validating-event-payloads-recommended",
-        vector: "sdk: @notionhq/client 5.26.0 signWebhook (npm)",
+        vector: "sdk: @notionhq/client signWebhookPayload",
         ..ROW
     },
     Provider {
@@ -1140,7 +1140,7 @@ pub static PROVIDERS: &[Provider] = &[
         tol: Tol { secs: 300, provider: "docs: 5 min" },
         replay: Replay::Signature("the signed bytes hold the timestamp (ms) and the trigger payload"),
         docs: "https://developers.webflow.com/data/docs/working-with-webhooks",
-        vector: "sdk-verified: webflow-api 3.3.4 (npm)",
+        vector: "sdk: webflow-api webhooks.verifySignature",
         ..ROW
     },
     Provider {
@@ -1150,7 +1150,7 @@ pub static PROVIDERS: &[Provider] = &[
         tol: Tol { secs: 300, provider: "customerio-node: none" },
         replay: Replay::Signature("the signed bytes hold the timestamp and the `event_id`"),
         docs: "https://docs.customer.io/api/webhooks/",
-        vector: "sdk-verified: customerio-node 5.2.0 (npm)",
+        vector: "derived from the documented scheme (customerio-node verifyRequestSignature, not run by `make vectors`)",
         ..ROW
     },
     Provider {
@@ -1160,7 +1160,7 @@ pub static PROVIDERS: &[Provider] = &[
         tol: Tol { secs: 300, provider: "@sanity/webhook: none" },
         replay: Replay::Signature("the signed bytes hold the timestamp (ms) and the document revision"),
         docs: "https://www.sanity.io/docs/webhooks",
-        vector: "sdk: @sanity/webhook 4.0.4 encodeSignatureHeader (npm)",
+        vector: "sdk: @sanity/webhook encodeSignatureHeader",
         ..ROW
     },
     Provider {
@@ -1180,7 +1180,7 @@ pub static PROVIDERS: &[Provider] = &[
         tol: Tol { secs: 300, provider: "elevenlabs SDK 1800 s, past only" },
         replay: Replay::Signature("the signed bytes hold the timestamp and the event payload"),
         docs: "https://elevenlabs.io/docs/product-guides/administration/webhooks",
-        vector: "sdk-verified: elevenlabs 2.78.0 (PyPI)",
+        vector: "sdk: elevenlabs webhooks.construct_event",
         ..ROW
     },
     Provider {
@@ -1200,7 +1200,7 @@ pub static PROVIDERS: &[Provider] = &[
         tol: Tol { secs: 300, provider: "telnyx SDK ±300 s" },
         replay: Replay::Signature("the signed bytes hold the timestamp and the event `id`"),
         docs: "https://developers.telnyx.com/docs/messaging/messages/receiving-webhooks",
-        vector: "sdk-verified: telnyx 7.24.0 (npm)",
+        vector: "sdk: telnyx TelnyxWebhook.verify",
         ..ROW
     },
     Provider {
@@ -1220,7 +1220,7 @@ pub static PROVIDERS: &[Provider] = &[
         tol: Tol { secs: 300, provider: "standardwebhooks ±300 s" },
         replay: Replay::SignedHeader("webhook-id", "signed, unique per message and kept on retries"),
         docs: "https://render.com/docs/webhooks",
-        vector: "sdk-verified: standardwebhooks 1.1.0 (PyPI)",
+        vector: "sdk: standardwebhooks Webhook.sign (Render's documented verifier)",
         ..ROW
     },
     Provider {
@@ -1230,7 +1230,7 @@ pub static PROVIDERS: &[Provider] = &[
         tol: Tol { secs: 300, provider: "lithic SDK ±300 s" },
         replay: Replay::SignedHeader("webhook-id", "signed, unique per message and kept on retries"),
         docs: "https://docs.lithic.com/docs/events-api#verifying-webhooks",
-        vector: "sdk-verified: lithic 0.133.0 (PyPI)",
+        vector: "sdk: lithic webhooks.verify_signature",
         ..ROW
     },
     Provider {
@@ -1240,7 +1240,7 @@ pub static PROVIDERS: &[Provider] = &[
         tol: Tol { secs: 300, provider: "increase SDK ±300 s" },
         replay: Replay::SignedHeader("webhook-id", "signed, unique per message and kept on retries"),
         docs: "https://increase.com/documentation/webhooks",
-        vector: "sdk-verified: increase 0.552.0 (PyPI)",
+        vector: "sdk: increase events.unwrap (raw UTF-8 key)",
         ..ROW
     },
     Provider {
@@ -1250,7 +1250,7 @@ pub static PROVIDERS: &[Provider] = &[
         tol: Tol { secs: 300, provider: "standardwebhooks ±300 s" },
         replay: Replay::SignedHeader("webhook-id", "signed, unique per message and kept on retries"),
         docs: "https://docs.dodopayments.com/developer-resources/webhooks",
-        vector: "sdk-verified: standardwebhooks 1.1.0 (PyPI)",
+        vector: "sdk: standardwebhooks Webhook.sign (Dodo's SDK delegates to it)",
         ..ROW
     },
     Provider {
@@ -1260,7 +1260,7 @@ pub static PROVIDERS: &[Provider] = &[
         tol: Tol { secs: 300, provider: "imagekitio ±300 s" },
         replay: Replay::SignedHeader("webhook-id", "signed, unique per message and kept on retries"),
         docs: "https://imagekit.io/docs/webhooks",
-        vector: "sdk-verified: imagekitio 5.11.0 (PyPI)",
+        vector: "sdk: imagekitio webhooks.unwrap (raw UTF-8 key)",
         ..ROW
     },
     Provider {
@@ -1270,7 +1270,7 @@ pub static PROVIDERS: &[Provider] = &[
         tol: Tol { secs: 300, provider: "@liveblocks/node ±300 s" },
         replay: Replay::SignedHeader("webhook-id", "signed, unique per message and kept on retries"),
         docs: "https://liveblocks.io/docs/platform/webhooks",
-        vector: "sdk-verified: @liveblocks/node 3.24.2 (npm)",
+        vector: "sdk: @liveblocks/node WebhookHandler.verifyRequest",
         ..ROW
     },
     Provider {
@@ -1280,7 +1280,7 @@ pub static PROVIDERS: &[Provider] = &[
         tol: Tol { secs: 300, provider: "finch-api ±300 s" },
         replay: Replay::SignedHeader("finch-event-id", "signed, unique per event and kept on retries"),
         docs: "https://developer.tryfinch.com/developer-resources/Webhooks",
-        vector: "sdk-verified: finch-api 2.9.1 (PyPI)",
+        vector: "sdk: finch-api webhooks.verify_signature",
         ..ROW
     },
     Provider {
@@ -1345,7 +1345,7 @@ pub static PROVIDERS: &[Provider] = &[
         tol: Tol { secs: 300, provider: "livekit-server-sdk: exp" },
         replay: Replay::Signature("the JWT signature covers the body hash and `exp`"),
         docs: "https://docs.livekit.io/home/server/webhooks/",
-        vector: "derived from the documented scheme",
+        vector: "sdk: livekit-server-sdk WebhookReceiver.receive",
         ..ROW
     },
     Provider {

@@ -126,3 +126,29 @@ fn mandrill_head_check_is_answered() {
         Err(r) if r.reason == Reason::SignatureMissing
     ));
 }
+
+/// ElevenLabs' SDK (`webhooks.construct_event`, elevenlabs 2.78.0) accepts a
+/// signature up to 30 minutes old; the preset refused anything past 5. The
+/// default now matches the SDK in the past (and bounds the future the same).
+#[test]
+fn elevenlabs_accepts_what_its_sdk_accepts() {
+    let v = verifier("scheme = \"elevenlabs\"\nsecrets = [\"wsec\"]");
+    let body = br#"{"type":"post_call_transcription"}"#.as_slice();
+    let sign = |t: u64| {
+        let sig = hex::encode(mac::<Hmac<sha2::Sha256>>(
+            b"wsec",
+            &[t.to_string().as_bytes(), b".", body],
+        ));
+        h(&[("elevenlabs-signature", &format!("t={t},v0={sig}"))])
+    };
+    let t = 1_700_000_000;
+    assert!(check(&v, "POST", "/", &sign(t), body, at(t + 1795)).is_ok());
+    assert_eq!(
+        check(&v, "POST", "/", &sign(t), body, at(t + 1805)),
+        Err(Reason::TimestampOutOfRange)
+    );
+    assert_eq!(
+        check(&v, "POST", "/", &sign(t + 1805), body, at(t)),
+        Err(Reason::TimestampOutOfRange)
+    );
+}

@@ -4,7 +4,8 @@
 //! The request path asks twice: [`Handshaker::before_body`] for handshakes
 //! that carry no signature and live in the query or headers (Meta's
 //! `hub.challenge`, Dropbox/Nylas `challenge`, Microsoft Graph
-//! `validationToken`, Twitter CRC, Okta, Worldline, Asana's `X-Hook-Secret`), and
+//! `validationToken`, Twitter CRC, Okta, Worldline, Asana's `X-Hook-Secret`,
+//! Mandrill's `HEAD`), and
 //! [`Handshaker::after_verify`] for handshakes that are signed like any
 //! delivery (Zoom, Twitch, Slack, Discord, SNS): only a request whose
 //! signature verified gets an answer. Either returns a [`Reply`] to send
@@ -209,6 +210,7 @@ impl Handshaker {
             Handshake::OktaChallenge => "GET X-Okta-Verification-Challenge".into(),
             Handshake::DiscordPing => "signed PING".into(),
             Handshake::SnsSubscribe => "signed SubscriptionConfirmation (auto_confirm)".into(),
+            Handshake::HeadOk => "HEAD (URL check)".into(),
         };
         match &self.learned {
             Some(l) => format!(
@@ -266,6 +268,11 @@ impl Handshaker {
                 }
             }
             Handshake::AsanaSecret => self.asana(req),
+            Handshake::HeadOk if req.method == "HEAD" => Ok(Some(Reply {
+                status: 200,
+                headers: Vec::new(),
+                body: Vec::new(),
+            })),
             _ => Ok(None),
         }
     }

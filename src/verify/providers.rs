@@ -215,7 +215,7 @@ pub static PROVIDERS: &[Provider] = &[
         tol: Tol { secs: 300, provider: "SDK 300 s, past only" },
         replay: Replay::Signature("the signed bytes hold the timestamp and the event id (`evt_…`)"),
         docs: "https://docs.stripe.com/webhooks#verify-manually",
-        vector: "derived; stripe (npm) generateTestHeaderString",
+        vector: "sdk: stripe generateTestHeaderString",
         ..ROW
     },
     Provider {
@@ -277,7 +277,7 @@ pub static PROVIDERS: &[Provider] = &[
         tol: Tol { secs: 300, provider: "standardwebhooks ±300 s" },
         replay: Replay::SignedHeader("webhook-id", "signed, unique per message and kept on retries"),
         docs: "https://docs.polar.sh/integrate/webhooks/delivery",
-        vector: "derived: raw `polar_whs_` secret as the @polar-sh/sdk keys it",
+        vector: "sdk: @polar-sh/sdk validateEvent (raw `polar_whs_` secret)",
         ..ROW
     },
     Provider {
@@ -302,8 +302,10 @@ pub static PROVIDERS: &[Provider] = &[
     Provider {
         name: "mandrill",
         title: "Mailchimp Transactional (Mandrill)",
-        spec: Spec { alg_switch: None, ..body(SHA1, B64, hdr("x-mandrill-signature", "")) },
+        // The URL, then each POST parameter (`mandrill_events`) as name + value, sorted by name.
+        spec: Spec { content: "{url}{form:sorted}", ..body(SHA1, B64, hdr("x-mandrill-signature", "")) },
         replay: Replay::Signature("each event in `mandrill_events` has its own `_id` and `ts`"),
+        handshake: Some(Handshake::HeadOk),
         docs: "https://mailchimp.com/developer/transactional/guides/track-respond-activity-webhooks/#authenticating-webhook-requests",
         vector: "derived from the documented scheme",
         ..ROW
@@ -338,7 +340,7 @@ pub static PROVIDERS: &[Provider] = &[
         handshake: Some(Handshake::DiscordPing),
         queueing: Queueing::NeedsAppAnswer("Discord interactions are answered with the app's response (commands need their reply within 3 s)"),
         docs: "https://discord.com/developers/docs/interactions/overview#setting-up-an-endpoint-validating-security-request-headers",
-        vector: "derived with the RFC 8032 test key",
+        vector: "sdk: discord-interactions verifyKey",
         ..ROW
     },
     Provider {
@@ -355,7 +357,7 @@ pub static PROVIDERS: &[Provider] = &[
         name: "paddle",
         title: "Paddle Billing",
         spec: Spec { ts: Ts::Pair { fmt: TsFmt::Unix }, content: "{timestamp}:{body}", ..body(SHA256, Hex, pairs("paddle-signature", ';', "h1", "ts")) },
-        tol: Tol { secs: 300, provider: "SDKs 5 s, past only" },
+        tol: Tol { secs: 300, provider: "SDKs 5 s (node: past only; python: both ways)" },
         replay: Replay::Signature("the signed bytes hold the timestamp and the `event_id`"),
         docs: "https://developer.paddle.com/webhooks/signature-verification",
         vector: "published: @paddle/paddle-node-sdk tests",
@@ -368,7 +370,7 @@ pub static PROVIDERS: &[Provider] = &[
         tol: Tol { secs: 60, provider: "@linear/sdk ±60 s (body `webhookTimestamp`)" },
         replay: Replay::Signature("the signed body holds `webhookTimestamp` (ms) and the entity id"),
         docs: "https://linear.app/developers/webhooks#securing-webhooks",
-        vector: "derived; @linear/sdk LinearWebhookClient",
+        vector: "sdk: @linear/sdk LinearWebhookClient.verify",
         ..ROW
     },
     Provider {
@@ -395,7 +397,7 @@ pub static PROVIDERS: &[Provider] = &[
         name: "twitch",
         title: "Twitch EventSub",
         spec: timed(hdr("twitch-eventsub-message-signature", "sha256="), ts_hdr("twitch-eventsub-message-timestamp", TsFmt::Rfc3339), "{header:twitch-eventsub-message-id}{timestamp}{body}"),
-        tol: Tol { secs: 600, provider: "Twitch docs: older than 10 min is a replay" },
+        tol: Tol { secs: 600, provider: "Twitch docs, @twurple/eventsub-http: 10 min old" },
         replay: Replay::SignedHeader("twitch-eventsub-message-id", "signed, unique per message and kept on retries"),
         handshake: Some(Handshake::TwitchChallenge),
         docs: "https://dev.twitch.tv/docs/eventsub/handling-webhook-events/#verifying-the-event-message",
@@ -418,7 +420,7 @@ pub static PROVIDERS: &[Provider] = &[
         tol: Tol { secs: 300, provider: "@hubspot/api-client 300 s, past only" },
         replay: Replay::Signature("the signed bytes hold the timestamp (ms) and each event's `eventId`"),
         docs: "https://developers.hubspot.com/docs/apps/legacy-apps/authentication/validating-requests",
-        vector: "derived; @hubspot/api-client Signature",
+        vector: "sdk: @hubspot/api-client Signature.isValid",
         ..ROW
     },
     Provider {
@@ -465,7 +467,7 @@ pub static PROVIDERS: &[Provider] = &[
         tol: Tol { secs: 300, provider: "@mux/mux-node 300 s, past only" },
         replay: Replay::Signature("the signed bytes hold the timestamp and the event `id`"),
         docs: "https://docs.mux.com/core/verify-webhook-signatures",
-        vector: "derived; @mux/mux-node verifySignature",
+        vector: "sdk: @mux/mux-node webhooks.verifySignature",
         ..ROW
     },
     Provider {
@@ -659,7 +661,7 @@ pub static PROVIDERS: &[Provider] = &[
         spec: body(SHA256, B64, hdr("x-line-signature", "")),
         replay: Replay::Signature("each signed event has a unique `webhookEventId`"),
         docs: "https://developers.line.biz/en/docs/messaging-api/verify-webhook-signature/",
-        vector: "derived from the documented scheme",
+        vector: "sdk: @line/bot-sdk validateSignature",
         ..ROW
     },
     Provider {
@@ -712,10 +714,10 @@ pub static PROVIDERS: &[Provider] = &[
         name: "workos",
         title: "WorkOS",
         spec: Spec { ts: Ts::Pair { fmt: TsFmt::UnixMs }, ..t_v1("workos-signature") },
-        tol: Tol { secs: 300, provider: "@workos-inc/node 180 s" },
+        tol: Tol { secs: 300, provider: "SDKs 180 s (node: past only; python: both ways)" },
         replay: Replay::Signature("the signed bytes hold the timestamp (ms) and the event `id`"),
         docs: "https://workos.com/docs/events/data-syncing/webhooks/3-process-the-events/b-validate-the-requests-manually",
-        vector: "derived from the documented scheme",
+        vector: "sdk: @workos-inc/node webhooks.constructEvent",
         ..ROW
     },
     Provider {
@@ -783,17 +785,17 @@ pub static PROVIDERS: &[Provider] = &[
         tol: Tol { secs: 300, provider: "openai SDK unwrap() 300 s" },
         replay: Replay::SignedHeader("webhook-id", "signed, unique per message and kept on retries"),
         docs: "https://platform.openai.com/docs/guides/webhooks#verifying-webhook-signatures",
-        vector: "derived (Standard Webhooks scheme)",
+        vector: "sdk: openai webhooks.verify_signature",
         ..ROW
     },
     Provider {
         name: "replicate",
         title: "Replicate (Standard Webhooks)",
         spec: STANDARD,
-        tol: Tol { secs: 300, provider: "docs: receiver's choice" },
+        tol: Tol { secs: 300, provider: "replicate SDKs: none by default" },
         replay: Replay::SignedHeader("webhook-id", "signed, unique per message and kept on retries"),
         docs: "https://replicate.com/docs/topics/webhooks/verify-webhook",
-        vector: "derived (Standard Webhooks scheme)",
+        vector: "sdk: replicate validateWebhook",
         ..ROW
     },
     Provider {
@@ -1031,7 +1033,7 @@ pub static PROVIDERS: &[Provider] = &[
         spec: body(SHA256, Hex, hdr("x-hmac-signature", "hmac-sha256-hex=")),
         replay: Replay::Signature("the signed body holds the event `id`"),
         docs: "https://docs.easypost.com/guides/webhooks-guide#hmac-validation",
-        vector: "sdk-verified: easypost 10.7.0 (PyPI)",
+        vector: "sdk: easypost util.validate_webhook",
         ..ROW
     },
     Provider {
@@ -1049,7 +1051,7 @@ pub static PROVIDERS: &[Provider] = &[
         spec: body(SHA256, Hex, hdr("x-notion-signature", "sha256=")),
         replay: Replay::Signature("the signed body holds the event `id`"),
         docs: "https://developers.notion.com/reference/webhooks#step-3-validating-event-payloads-recommended",
-        vector: "sdk: @notionhq/client 5.26.0 signWebhook (npm)",
+        vector: "sdk: @notionhq/client signWebhookPayload",
         ..ROW
     },
     Provider {
@@ -1065,7 +1067,7 @@ pub static PROVIDERS: &[Provider] = &[
         name: "box",
         title: "Box",
         spec: Spec { enc: B64, ..timed(Sig::Each { names: "box-signature-primary,box-signature-secondary" }, ts_hdr("box-delivery-timestamp", TsFmt::Rfc3339), "{body}{timestamp}") },
-        tol: Tol { secs: 600, provider: "box SDKs ±600 s" },
+        tol: Tol { secs: 600, provider: "box-sdk-gen 600 s old, none from the future" },
         replay: Replay::Signature("the signed bytes hold the timestamp and the event `id`"),
         docs: "https://developer.box.com/guides/webhooks/v2/signatures-v2/",
         vector: "published: Box docs / box-sdk-gen tests",
@@ -1094,7 +1096,8 @@ pub static PROVIDERS: &[Provider] = &[
     Provider {
         name: "orb",
         title: "Orb",
-        spec: timed(hdr("x-orb-signature", "v1="), ts_hdr("x-orb-timestamp", TsFmt::Rfc3339), "v1:{timestamp}:{body}"),
+        // One `v1=` signature per active secret, space-separated, while a secret rotates.
+        spec: timed(Sig::List { name: "x-orb-signature", sep: ' ', prefix: "v1=" }, ts_hdr("x-orb-timestamp", TsFmt::Rfc3339), "v1:{timestamp}:{body}"),
         tol: Tol { secs: 300, provider: "orb SDKs ±300 s" },
         replay: Replay::Signature("the signed bytes hold the timestamp and the event `id`"),
         docs: "https://docs.withorb.com/guides/integrations-and-exports/webhooks",
@@ -1134,10 +1137,10 @@ pub static PROVIDERS: &[Provider] = &[
         name: "webflow",
         title: "Webflow",
         spec: timed(hdr("x-webflow-signature", ""), ts_hdr("x-webflow-timestamp", TsFmt::UnixMs), "{timestamp}:{body}"),
-        tol: Tol { secs: 300, provider: "docs: 5 min" },
+        tol: Tol { secs: 300, provider: "docs: 5 min; webflow-api: none" },
         replay: Replay::Signature("the signed bytes hold the timestamp (ms) and the trigger payload"),
         docs: "https://developers.webflow.com/data/docs/working-with-webhooks",
-        vector: "sdk-verified: webflow-api 3.3.4 (npm)",
+        vector: "sdk: webflow-api webhooks.verifySignature",
         ..ROW
     },
     Provider {
@@ -1147,7 +1150,7 @@ pub static PROVIDERS: &[Provider] = &[
         tol: Tol { secs: 300, provider: "customerio-node: none" },
         replay: Replay::Signature("the signed bytes hold the timestamp and the `event_id`"),
         docs: "https://docs.customer.io/api/webhooks/",
-        vector: "sdk-verified: customerio-node 5.2.0 (npm)",
+        vector: "derived from the documented scheme (customerio-node verifyRequestSignature, not run by `make vectors`)",
         ..ROW
     },
     Provider {
@@ -1157,7 +1160,7 @@ pub static PROVIDERS: &[Provider] = &[
         tol: Tol { secs: 300, provider: "@sanity/webhook: none" },
         replay: Replay::Signature("the signed bytes hold the timestamp (ms) and the document revision"),
         docs: "https://www.sanity.io/docs/webhooks",
-        vector: "sdk: @sanity/webhook 4.0.4 encodeSignatureHeader (npm)",
+        vector: "sdk: @sanity/webhook encodeSignatureHeader",
         ..ROW
     },
     Provider {
@@ -1174,10 +1177,10 @@ pub static PROVIDERS: &[Provider] = &[
         name: "elevenlabs",
         title: "ElevenLabs",
         spec: Spec { sig: pairs("elevenlabs-signature", ',', "v0", "t"), ..t_v1("elevenlabs-signature") },
-        tol: Tol { secs: 300, provider: "elevenlabs SDK 1800 s, past only" },
+        tol: Tol { secs: 1800, provider: "elevenlabs SDK 1800 s, past only" },
         replay: Replay::Signature("the signed bytes hold the timestamp and the event payload"),
         docs: "https://elevenlabs.io/docs/product-guides/administration/webhooks",
-        vector: "sdk-verified: elevenlabs 2.78.0 (PyPI)",
+        vector: "sdk: elevenlabs webhooks.construct_event",
         ..ROW
     },
     Provider {
@@ -1197,7 +1200,7 @@ pub static PROVIDERS: &[Provider] = &[
         tol: Tol { secs: 300, provider: "telnyx SDK ±300 s" },
         replay: Replay::Signature("the signed bytes hold the timestamp and the event `id`"),
         docs: "https://developers.telnyx.com/docs/messaging/messages/receiving-webhooks",
-        vector: "sdk-verified: telnyx 7.24.0 (npm)",
+        vector: "sdk: telnyx TelnyxWebhook.verify",
         ..ROW
     },
     Provider {
@@ -1217,7 +1220,7 @@ pub static PROVIDERS: &[Provider] = &[
         tol: Tol { secs: 300, provider: "standardwebhooks ±300 s" },
         replay: Replay::SignedHeader("webhook-id", "signed, unique per message and kept on retries"),
         docs: "https://render.com/docs/webhooks",
-        vector: "sdk-verified: standardwebhooks 1.1.0 (PyPI)",
+        vector: "sdk: standardwebhooks Webhook.sign (Render's documented verifier)",
         ..ROW
     },
     Provider {
@@ -1227,7 +1230,7 @@ pub static PROVIDERS: &[Provider] = &[
         tol: Tol { secs: 300, provider: "lithic SDK ±300 s" },
         replay: Replay::SignedHeader("webhook-id", "signed, unique per message and kept on retries"),
         docs: "https://docs.lithic.com/docs/events-api#verifying-webhooks",
-        vector: "sdk-verified: lithic 0.133.0 (PyPI)",
+        vector: "sdk: lithic webhooks.verify_signature",
         ..ROW
     },
     Provider {
@@ -1237,7 +1240,7 @@ pub static PROVIDERS: &[Provider] = &[
         tol: Tol { secs: 300, provider: "increase SDK ±300 s" },
         replay: Replay::SignedHeader("webhook-id", "signed, unique per message and kept on retries"),
         docs: "https://increase.com/documentation/webhooks",
-        vector: "sdk-verified: increase 0.552.0 (PyPI)",
+        vector: "sdk: increase events.unwrap (raw UTF-8 key)",
         ..ROW
     },
     Provider {
@@ -1247,7 +1250,7 @@ pub static PROVIDERS: &[Provider] = &[
         tol: Tol { secs: 300, provider: "standardwebhooks ±300 s" },
         replay: Replay::SignedHeader("webhook-id", "signed, unique per message and kept on retries"),
         docs: "https://docs.dodopayments.com/developer-resources/webhooks",
-        vector: "sdk-verified: standardwebhooks 1.1.0 (PyPI)",
+        vector: "sdk: standardwebhooks Webhook.sign (Dodo's SDK delegates to it)",
         ..ROW
     },
     Provider {
@@ -1257,7 +1260,7 @@ pub static PROVIDERS: &[Provider] = &[
         tol: Tol { secs: 300, provider: "imagekitio ±300 s" },
         replay: Replay::SignedHeader("webhook-id", "signed, unique per message and kept on retries"),
         docs: "https://imagekit.io/docs/webhooks",
-        vector: "sdk-verified: imagekitio 5.11.0 (PyPI)",
+        vector: "sdk: imagekitio webhooks.unwrap (raw UTF-8 key)",
         ..ROW
     },
     Provider {
@@ -1267,7 +1270,7 @@ pub static PROVIDERS: &[Provider] = &[
         tol: Tol { secs: 300, provider: "@liveblocks/node ±300 s" },
         replay: Replay::SignedHeader("webhook-id", "signed, unique per message and kept on retries"),
         docs: "https://liveblocks.io/docs/platform/webhooks",
-        vector: "sdk-verified: @liveblocks/node 3.24.2 (npm)",
+        vector: "sdk: @liveblocks/node WebhookHandler.verifyRequest",
         ..ROW
     },
     Provider {
@@ -1277,7 +1280,7 @@ pub static PROVIDERS: &[Provider] = &[
         tol: Tol { secs: 300, provider: "finch-api ±300 s" },
         replay: Replay::SignedHeader("finch-event-id", "signed, unique per event and kept on retries"),
         docs: "https://developer.tryfinch.com/developer-resources/Webhooks",
-        vector: "sdk-verified: finch-api 2.9.1 (PyPI)",
+        vector: "sdk: finch-api webhooks.verify_signature",
         ..ROW
     },
     Provider {
@@ -1342,7 +1345,7 @@ pub static PROVIDERS: &[Provider] = &[
         tol: Tol { secs: 300, provider: "livekit-server-sdk: exp" },
         replay: Replay::Signature("the JWT signature covers the body hash and `exp`"),
         docs: "https://docs.livekit.io/home/server/webhooks/",
-        vector: "derived from the documented scheme",
+        vector: "sdk: livekit-server-sdk WebhookReceiver.receive",
         ..ROW
     },
     Provider {

@@ -351,6 +351,10 @@ pub enum Handshake {
     DiscordPing,
     /// Amazon SNS `SubscriptionConfirmation` (signed): GET `SubscribeURL` when `auto_confirm = true`.
     SnsSubscribe,
+    /// Mandrill checks a new URL with `HEAD` and wants a 200; otherwise it posts
+    /// a test event signed with the public key `test-webhook`. Answered with
+    /// an empty 200: it grants nothing.
+    HeadOk,
 }
 
 /// Can a route verified by this preset queue its deliveries (`[route.delivery]

@@ -301,6 +301,10 @@ fn every_handshake_is_answered_by_the_gateway_and_never_forwarded() {
         ("okta", "secrets = [\"Bearer tok\"]".into()),
         ("zoom", "secrets = [\"zoom-secret\"]".into()),
         ("twitch", "secrets = [\"0123456789\"]".into()),
+        (
+            "mandrill",
+            "secrets = [\"mandrill-key\"]\npublic_url = \"https://hooks.example.com\"".into(),
+        ),
     ];
     let table =
         |scheme: &str, knobs: &str| format!("[route.verify]\nscheme = \"{scheme}\"\n{knobs}\n");
@@ -357,6 +361,16 @@ fn every_handshake_is_answered_by_the_gateway_and_never_forwarded() {
         &[("x-gcs-webhooks-endpoint-verification", "wl-7")],
     );
     assert_eq!((a.status, a.body.as_str()), (200, "wl-7"));
+    // Mandrill's URL check: HEAD gets an empty 200; an unsigned POST still 401.
+    let r = client().head(gw.url("/mandrill")).send().unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().unwrap(), "");
+    let r = client()
+        .post(gw.url("/mandrill"))
+        .body("mandrill_events=%5B%5D")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 401);
     let a = get("/okta", &[("x-okta-verification-challenge", "chal-1")]);
     let json: serde_json::Value = serde_json::from_str(&a.body).unwrap();
     assert_eq!(

@@ -16,10 +16,10 @@ TWILIO = "twilio-auth-token"
 BODIES = ['{"id":"evt_1"}', '{"name":"Zo\u00eb \u2713 \U0001F600"}']
 CONFIG = f"""
 [admin]
-listen = "127.0.0.1:0"
+listen = "127.0.0.1:19901"
 [[listener]]
 name = "l"
-listen = "127.0.0.1:0"
+listen = "127.0.0.1:18080"
 [[route]]
 name = "sw"
 path_prefix = "/sw"
@@ -49,7 +49,27 @@ upstreams = ["127.0.0.1:9"]
 scheme = "twilio"
 secrets = ["{TWILIO}"]
 public_url = "https://hooks.example.com"
-"""
+""" + "".join(f"""
+[[route]]
+name = "{name}"
+path_prefix = "/{name}"
+upstreams = ["127.0.0.1:9"]
+[route.verify]
+scheme = "{scheme}"
+secrets = [{", ".join(f'"{x}"' for x in secrets)}]
+""" for name, scheme, secrets in [
+    ("stripe", "stripe", ["whsec_stripe_test_secret"]),
+    ("paddle", "paddle", ["pdl_ntfset_secret"]),
+    ("lithic", "lithic", [WHSEC]),
+    ("openai", "openai", [WHSEC]),
+    ("increase", "increase", ["increase-raw-secret"]),
+    ("imagekit", "imagekit", ["imagekit-raw-secret"]),
+    ("finch", "finch", ["MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="]),
+    ("elevenlabs", "elevenlabs", ["wsec_elevenlabs"]),
+    ("easypost", "easypost", ["easypost-secret"]),
+    ("orb", "orb", ["orb-secret"]),
+    ("box", "box", ["box-primary", "box-secondary"]),
+])
 
 
 def sign(binary, config, route, body, extra=()):
@@ -87,8 +107,55 @@ def main(binary):
     assert RequestValidator(TWILIO).validate("https://hooks.example.com/twilio", params, h["x-twilio-signature"]), \
         "twilio refused hookgate's signature"
     checked += 1
+    checked += more_sdks(binary, config)
     os.unlink(config)
-    print(f"hookgate sign: {checked} signatures accepted by standardwebhooks, svix, slack_sdk, twilio")
+    print(f"hookgate sign: {checked} signatures accepted by the SDKs")
+
+
+def more_sdks(binary, config):
+    """Every other PyPI SDK that can verify a preset `hookgate sign` signs."""
+    import stripe
+    import lithic
+    import increase
+    import imagekitio
+    import finch
+    import orb
+    import openai
+    from paddle_billing.Notifications import Secret, Verifier
+    from elevenlabs.webhooks_custom import WebhooksClient
+    from easypost.util import validate_webhook
+    from box_sdk_gen.managers.webhooks import WebhooksManager
+
+    class Req:
+        def __init__(self, body, headers):
+            self.body, self.headers = body.encode(), headers
+
+    checks = {
+        "stripe": lambda b, h: stripe.WebhookSignature.verify_header(b, h["stripe-signature"], "whsec_stripe_test_secret", 300),
+        "paddle": lambda b, h: Verifier().verify(Req(b, {"Paddle-Signature": h["paddle-signature"]}), Secret("pdl_ntfset_secret")) or _fail("paddle"),
+        "lithic": lambda b, h: lithic.Lithic(api_key="x").webhooks.verify_signature(b, h, secret=WHSEC),
+        "openai": lambda b, h: openai.OpenAI(api_key="x").webhooks.verify_signature(b, h, secret=WHSEC),
+        "increase": lambda b, h: increase.Increase(api_key="x", webhook_secret="increase-raw-secret").events.unwrap(b, headers=h),
+        "imagekit": lambda b, h: imagekitio.ImageKit(private_key="x", webhook_secret="imagekit-raw-secret").webhooks.unwrap(b, headers=h),
+        "finch": lambda b, h: finch.Finch(access_token="x").webhooks.verify_signature(b, h, secret="MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="),
+        "elevenlabs": lambda b, h: WebhooksClient.__new__(WebhooksClient).construct_event(b, h["elevenlabs-signature"], "wsec_elevenlabs"),
+        "easypost": lambda b, h: validate_webhook(b.encode(), {"X-Hmac-Signature": h["x-hmac-signature"]}, "easypost-secret"),
+        "orb": lambda b, h: orb.Orb(api_key="x").webhooks.verify_signature(b, h, secret="orb-secret"),
+        "box": lambda b, h: WebhooksManager.validate_message(b, {**h, "box-signature-version": "1", "box-signature-algorithm": "HmacSHA256"}, "box-primary", secondary_key="box-secondary") or _fail("box"),
+    }
+    n = 0
+    for route, verify in checks.items():
+        for body in BODIES:
+            try:
+                verify(body, sign(binary, config, route, body))
+            except Exception as e:
+                raise SystemExit(f"{route}: the SDK refused hookgate's signature: {e!r}")
+            n += 1
+    return n
+
+
+def _fail(what):
+    raise AssertionError(f"{what} refused hookgate's signature")
 
 
 if __name__ == "__main__":

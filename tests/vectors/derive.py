@@ -14,10 +14,13 @@ import hmac
 import json
 import re
 import sys
+from urllib.parse import parse_qsl, urlencode
 from datetime import datetime, timezone
 
 TS = 1700000000
 URL = "https://hooks.example.com/hook"
+FORM_BODIES = [urlencode({"mandrill_events": '[{"event":"send","_id":"d1","msg":{"subject":"caf\u00e9 \u2713"}}]'}),
+               urlencode([("b", "2"), ("a", "z\u00e9"), ("a", "y")])]
 BODIES = ['{"id":"evt_derived_1","text":"caf\u00e9 \u2713 \U0001F600"}', '{"events":[]}\r\n']
 HASHES = {"hmac-sha1": hashlib.sha1, "hmac-sha256": hashlib.sha256, "hmac-sha512": hashlib.sha512,
           "jwt-hs256": hashlib.sha256}
@@ -71,6 +74,10 @@ def content(template, body, ts, headers):
             out += b"POST"
         elif name == "url":
             out += URL.encode()
+        elif name == "form:sorted":
+            # Every parameter as name + value, sorted by name then value.
+            for k, v in sorted(parse_qsl(body, keep_blank_values=True)):
+                out += (k + v).encode()
         else:
             return None  # a builder this script does not implement
     return out
@@ -128,10 +135,13 @@ def main(rows_path, out_path):
             # The timestamp lives in the signed body (Linear).
             stamp = timestamp(row["ts"]["fmt"])
             bodies = [f'{{"{row["ts"]["path"]}":{stamp},"text":"caf\u00e9"}}']
-        for body in bodies:
+        form = "{form:sorted}" in row["content"]
+        for body in FORM_BODIES if form else bodies:
             got = derive(row, body)
             if got:
                 secret, headers = got
+                if form:
+                    headers["content-type"] = "application/x-www-form-urlencoded"
                 entry = {"provider": row["name"], "secret": secret, "body": body, "headers": headers,
                          "source": "derived: tests/vectors/derive.py (Python hmac) from the documented scheme"}
                 if "{url}" in row["content"]:

@@ -2,12 +2,18 @@
 """Sign a set of bodies with providers' own SDKs and write the committed
 fixture tests/fixtures/sdk-vectors.json (run by `make vectors`, never by CI).
 
+Where an SDK can only verify, the request is signed by hand and kept only
+after the SDK accepted it (with its clock set to the fixture's time):
+those entries say "accepted by" in `sdk_call`.
+
 Each entry names the SDK and its version, the preset it is for, the secret,
 the exact body (non-ASCII and form bodies included), the headers the SDK
 produced, and the URL when the scheme signs one. `cargo test` checks every
 entry against its preset, so CI needs no SDK.
 """
 import base64
+import hashlib
+import hmac
 import json
 import sys
 from datetime import datetime, timezone
@@ -22,6 +28,38 @@ TS = 1700000000
 MSG_ID = "msg_2bYqEuBRFs3q8uJc4kNXpDeaeJ7"
 WHSEC = "whsec_" + base64.b64encode(bytes(range(24))).decode()
 out = []
+
+
+FROZEN = datetime.fromtimestamp(TS, tz=timezone.utc)
+# The modules whose clock the verifiers read (`datetime.now`); time.time is patched too.
+CLOCKS = ["standardwebhooks.webhooks", "finch.resources.webhooks", "orb.resources.webhooks.webhooks"]
+
+
+def at_ts():
+    """The verifiers' clock at the fixture's time (patched where they read it;
+    a global freeze upsets the SDKs' pydantic models)."""
+    import contextlib
+    import importlib
+    from unittest import mock
+
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return FROZEN if tz else FROZEN.replace(tzinfo=None)
+
+    stack = contextlib.ExitStack()
+    for name in CLOCKS:
+        try:
+            stack.enter_context(mock.patch.object(importlib.import_module(name), "datetime", Frozen))
+        except ImportError:
+            pass
+    stack.enter_context(mock.patch("time.time", return_value=float(TS)))
+    return stack
+
+
+def sign_hmac(key, msg, enc="hex"):
+    d = hmac.new(key if isinstance(key, bytes) else key.encode(), msg.encode(), hashlib.sha256).digest()
+    return d.hex() if enc == "hex" else base64.b64encode(d).decode()
 
 
 def add(sdk, provider, secret, body, headers, **extra):
@@ -104,8 +142,110 @@ def paddle():
         add("paddle-python-sdk", "paddle", secret, body, {"Paddle-Signature": f"ts={TS};h1={h1}"})
 
 
+def std_accepted(pkg, provider, secret, sign_key, verify):
+    """Standard Webhooks-shaped presets whose SDK verifies with its own key rules."""
+    from standardwebhooks.webhooks import Webhook
+    for body in BODIES[:2]:  # the SDKs parse the body as JSON once verified
+        sig = Webhook(sign_key).sign(MSG_ID, FROZEN, body)
+        headers = {"webhook-id": MSG_ID, "webhook-timestamp": str(TS), "webhook-signature": sig}
+        with at_ts():
+            verify(body, dict(headers))
+        add(pkg, provider, secret, body, headers, sdk_call="accepted by the SDK's verifier")
+
+
+def lithic():
+    import lithic as sdk
+    client = sdk.Lithic(api_key="unused", webhook_secret=WHSEC)
+    std_accepted("lithic", "lithic", WHSEC, WHSEC, lambda b, h: client.webhooks.verify_signature(b, h, secret=WHSEC))
+
+
+def increase():
+    import increase as sdk
+    raw = "increase-raw-webhook-secret"
+    client = sdk.Increase(api_key="unused", webhook_secret=raw)
+    std_accepted("increase", "increase", raw, base64.b64encode(raw.encode()).decode(),
+                 lambda b, h: client.events.unwrap(b, headers=h))
+
+
+def imagekit():
+    import imagekitio as sdk
+    raw = "imagekit-raw-webhook-secret"
+    client = sdk.ImageKit(private_key="unused", webhook_secret=raw)
+    std_accepted("imagekitio", "imagekit", raw, base64.b64encode(raw.encode()).decode(),
+                 lambda b, h: client.webhooks.unwrap(b, headers=h))
+
+
+def finch():
+    import finch as sdk
+    secret = base64.b64encode(bytes(range(40, 72))).decode()
+    client = sdk.Finch(access_token="unused", webhook_secret=secret)
+    for body in BODIES[:2]:
+        mac = hmac.new(base64.b64decode(secret), f"{MSG_ID}.{TS}.{body}".encode(), hashlib.sha256).digest()
+        headers = {"finch-event-id": MSG_ID, "finch-timestamp": str(TS),
+                   "finch-signature": "v1," + base64.b64encode(mac).decode()}
+        with at_ts():
+            client.webhooks.verify_signature(body, headers, secret=secret)
+        add("finch-api", "finch", secret, body, headers, sdk_call="accepted by Webhooks.verify_signature")
+
+
+def elevenlabs():
+    from elevenlabs.webhooks_custom import WebhooksClient
+    secret = "wsec_elevenlabs_secret"
+    for body in BODIES[:2]:
+        header = f"t={TS},v0={sign_hmac(secret, f'{TS}.{body}')}"
+        with at_ts():
+            WebhooksClient.__new__(WebhooksClient).construct_event(body, header, secret)
+        add("elevenlabs", "elevenlabs", secret, body, {"ElevenLabs-Signature": header},
+            sdk_call="accepted by webhooks.construct_event")
+
+
+def easypost():
+    from easypost.util import validate_webhook
+    secret = "easypost-webhook-secret"
+    for body in BODIES[:2]:
+        headers = {"X-Hmac-Signature": "hmac-sha256-hex=" + sign_hmac(secret, body)}
+        validate_webhook(body.encode(), headers, secret)
+        add("easypost", "easypost", secret, body, headers, sdk_call="accepted by util.validate_webhook")
+
+
+def orb():
+    import orb as sdk
+    secret = "orb-webhook-secret"
+    client = sdk.Orb(api_key="unused", webhook_secret=secret)
+    stamp = FROZEN.replace(tzinfo=None).isoformat(timespec="microseconds")
+    for body in BODIES[:2]:
+        sig = "v1=" + sign_hmac(secret, f"v1:{stamp}:{body}")
+        # Two space-separated signatures, as Orb sends while a secret rotates.
+        for value in [sig, f"v1={'0' * 64} {sig}"]:
+            headers = {"X-Orb-Timestamp": stamp, "X-Orb-Signature": value}
+            with at_ts():
+                client.webhooks.verify_signature(body, headers, secret=secret)
+            add("orb-billing", "orb", secret, body, headers, sdk_call="accepted by webhooks.verify_signature")
+
+
+def box():
+    from box_sdk_gen.managers.webhooks import WebhooksManager
+    primary, secondary = "box-primary-key", "box-secondary-key"
+    stamp = FROZEN.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    for body in BODIES[:2]:
+        headers = {"box-delivery-timestamp": stamp, "box-signature-version": "1",
+                   "box-signature-algorithm": "HmacSHA256",
+                   "box-signature-primary": base64.b64encode(hmac.new(primary.encode(), (body + stamp).encode(), hashlib.sha256).digest()).decode(),
+                   "box-signature-secondary": base64.b64encode(hmac.new(secondary.encode(), (body + stamp).encode(), hashlib.sha256).digest()).decode()}
+        with at_ts():
+            assert WebhooksManager.validate_message(body, headers, primary, secondary_key=secondary)
+        add("box-sdk-gen", "box", primary, body, headers, sdk_call="accepted by WebhooksManager.validate_message")
+
+
+def openai():
+    import openai as sdk
+    client = sdk.OpenAI(api_key="unused", webhook_secret=WHSEC)
+    std_accepted("openai", "openai", WHSEC, WHSEC, lambda b, h: client.webhooks.verify_signature(b, h, secret=WHSEC))
+
+
 def main(path):
-    for signer in (standard_webhooks, svix, slack, twilio, paddle):
+    for signer in (standard_webhooks, svix, slack, twilio, paddle, lithic, increase, imagekit, finch,
+                   elevenlabs, easypost, orb, box, openai):
         signer()
     doc = {"about": "Signed by the providers' own SDKs (tests/vectors/sign.py, `make vectors`).",
            "vectors": out}

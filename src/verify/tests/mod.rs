@@ -6,6 +6,7 @@ mod disagreements;
 mod handshakes;
 mod jwt;
 mod remote;
+mod sdk_suite;
 mod table;
 mod vectors;
 

@@ -100,6 +100,7 @@ fn handshake(p: &Provider) -> &'static str {
         Some(Handshake::SlackChallenge) => "`url_verification`",
         Some(Handshake::OktaChallenge) => "`X-Okta-Verification-Challenge`",
         Some(Handshake::DiscordPing) => "PING",
+        Some(Handshake::HeadOk) => "`HEAD`",
         Some(Handshake::SnsSubscribe) => "`SubscriptionConfirmation`",
     }
 }

@@ -341,3 +341,28 @@ fn every_row_has_a_vector() {
         );
     }
 }
+
+/// A row that says it is tested against an SDK (`sdk: <package> …`) has
+/// fixtures signed or accepted by that package in `make vectors`' output, so
+/// the README's "tested against" column never claims an SDK run that the
+/// committed fixtures do not hold.
+#[test]
+fn sdk_claims_come_from_make_vectors() {
+    let doc: serde_json::Value = serde_json::from_str(SDK_VECTORS).unwrap();
+    let entries = doc["vectors"].as_array().unwrap();
+    for p in PROVIDERS.iter().filter(|p| p.vector.starts_with("sdk")) {
+        let package = p
+            .vector
+            .strip_prefix("sdk: ")
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("{}: write `sdk: <package> <call>`", p.name));
+        assert!(
+            entries.iter().any(|v| v["provider"] == p.name
+                && v["sdk"]
+                    .as_str()
+                    .is_some_and(|s| s.starts_with(&format!("{package} ")))),
+            "{}: the row claims {package}, but tests/fixtures/sdk-vectors.json has no entry from it",
+            p.name
+        );
+    }
+}

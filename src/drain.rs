@@ -95,7 +95,8 @@ impl Drop for InFlightGuard {
 /// soon as no request has been in flight for [`DRAIN_QUIET`], instead of
 /// sleeping the whole `shutdown_timeout`. The queue workers are told to stop
 /// leasing at once and their attempts in progress are waited for; the
-/// replay store is flushed last.
+/// replay store is flushed last. From the start of shutdown, log lines are
+/// written as they come.
 pub fn drain_then_exit(
     mut phase: tokio::sync::broadcast::Receiver<ExecutionPhase>,
     in_flight: Arc<InFlight>,
@@ -104,6 +105,9 @@ pub fn drain_then_exit(
 ) {
     std::thread::spawn(move || loop {
         match phase.blocking_recv() {
+            // Whichever way pingora ends the process from here on, no log
+            // line may be left in the buffer: write them as they come.
+            Ok(ExecutionPhase::ShutdownStarted) => crate::logging::flush_for_exit(),
             Ok(ExecutionPhase::ShutdownGracePeriod) => {
                 tracing::info!(
                     accept_grace_ms = ACCEPT_GRACE.as_millis() as u64,
@@ -122,6 +126,7 @@ pub fn drain_then_exit(
                     tracing::error!(error = %e, "could not persist the replay store");
                 }
                 tracing::info!("in-flight requests drained, exiting");
+                crate::logging::flush_for_exit();
                 std::process::exit(0);
             }
             Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}

@@ -19,6 +19,8 @@ pub mod echo;
 pub mod files;
 pub mod fuzz;
 pub mod identity;
+pub mod ids;
+pub mod logging;
 pub mod metered;
 pub mod metrics;
 pub mod proxy;

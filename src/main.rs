@@ -7,37 +7,6 @@ use std::process::ExitCode;
 /// `EX_USAGE`/`EX_CONFIG`-style exit for a bad config, as linkerd does.
 const EXIT_CONFIG: u8 = 78;
 
-/// JSON lines on stdout, filtered by `HOOKGATE_LOG` (default `info`).
-///
-/// Whatever `HOOKGATE_LOG` says, pingora's own trace events, and its debug
-/// events from the HTTP codec, stay out: they dump request and response
-/// headers and bodies (tokens, Basic credentials, signatures) verbatim.
-fn init_logging() {
-    use tracing_subscriber::layer::SubscriberExt;
-    use tracing_subscriber::util::SubscriberInitExt;
-    use tracing_subscriber::Layer;
-    let filter = tracing_subscriber::EnvFilter::try_from_env("HOOKGATE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let no_dumps = tracing_subscriber::filter::filter_fn(|meta| !is_pingora_dump(meta));
-    let json = tracing_subscriber::fmt::layer()
-        .json()
-        .flatten_event(true)
-        .with_current_span(false)
-        .with_writer(std::io::stdout)
-        .with_filter(filter)
-        .with_filter(no_dumps);
-    tracing_subscriber::registry().with(json).init();
-}
-
-/// pingora events that may carry message contents.
-fn is_pingora_dump(meta: &tracing::Metadata<'_>) -> bool {
-    let target = meta.target();
-    target.starts_with("pingora")
-        && (*meta.level() == tracing::Level::TRACE
-            || (*meta.level() == tracing::Level::DEBUG
-                && target.starts_with("pingora_core::protocols::http")))
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
@@ -124,15 +93,27 @@ fn main() -> ExitCode {
         Command::Echo { listen } => hookgate::echo::run(&listen),
         Command::Queue { command } => hookgate::queue::cli::run(command),
         Command::Run { config, upgrade } => {
-            init_logging();
-            let cfg = match hookgate::config::load(&config) {
+            let metrics = match hookgate::metrics::Metrics::new() {
+                Ok(m) => std::sync::Arc::new(m),
+                Err(e) => {
+                    eprintln!("hookgate: cannot start: {e}");
+                    return ExitCode::from(1);
+                }
+            };
+            let cfg = match hookgate::config::load_metered(&config, &metrics) {
                 Ok(c) => c,
                 Err(e) => {
                     eprintln!("{e}");
                     return ExitCode::from(EXIT_CONFIG);
                 }
             };
-            let built = match hookgate::server::build(cfg, upgrade) {
+            if let Err(e) =
+                hookgate::logging::init(cfg.log.format, metrics.log_lines_dropped.clone())
+            {
+                eprintln!("hookgate: cannot start the log writer: {e}");
+                return ExitCode::from(1);
+            }
+            let built = match hookgate::server::build(cfg, metrics, upgrade) {
                 Ok(b) => b,
                 Err(e) => {
                     eprintln!("hookgate: cannot start: {e:#}");

@@ -1,13 +1,16 @@
 //! All Prometheus metrics in one owned registry.
 //!
 //! Labels are bounded by construction: route names come from the config,
-//! outcomes from the closed [`Reason`] enum, status classes are five values.
+//! outcomes from the closed [`crate::reject::Reason`] enum, status classes are five values.
 //! Never a path, an address or a header value.
 
-use crate::reject::Reason;
+mod route;
+
+pub use route::{ReplayResult, RouteMetrics};
+
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 /// The route label used when no route matched.
@@ -65,10 +68,15 @@ pub struct Metrics {
     pub replay_store_errors: IntCounterVec,
     /// Replay-store call latency by operation.
     pub replay_store_latency: HistogramVec,
+    /// The replay store's series, resolved once.
+    pub replay_store: ReplayStoreMetrics,
     /// Client-certificate verification failures in TLS handshakes, by listener and reason.
     pub tls_handshake_failures: IntCounterVec,
     /// Days until each TLS listener's server certificate expires.
     pub tls_cert_expiry_days: prometheus::GaugeVec,
+    /// Access-log lines dropped because the log buffer was full (stdout
+    /// slower than the request rate): requests are never held up by logging.
+    pub log_lines_dropped: IntCounter,
 }
 
 fn latency_buckets() -> Vec<f64> {
@@ -218,18 +226,24 @@ impl Metrics {
             ),
             &["listener"],
         )?;
+        let log_lines_dropped = IntCounter::new(
+            "hookgate_log_lines_dropped_total",
+            "Access-log lines dropped because the log buffer was full.",
+        )?;
+        registry.register(Box::new(log_lines_dropped.clone()))?;
         registry.register(Box::new(tls_handshake_failures.clone()))?;
         registry.register(Box::new(tls_cert_expiry_days.clone()))?;
         registry.register(Box::new(replay.clone()))?;
         registry.register(Box::new(replay_store_keys.clone()))?;
         registry.register(Box::new(replay_store_errors.clone()))?;
         registry.register(Box::new(replay_store_latency.clone()))?;
-        for e in ["full", "unavailable"] {
-            replay_store_errors.with_label_values(&[e]);
-        }
-        for op in ["reserve", "commit", "release"] {
-            replay_store_latency.with_label_values(&[op]);
-        }
+        let replay_store = ReplayStoreMetrics {
+            reserve: replay_store_latency.with_label_values(&["reserve"]),
+            commit: replay_store_latency.with_label_values(&["commit"]),
+            release: replay_store_latency.with_label_values(&["release"]),
+            full: replay_store_errors.with_label_values(&["full"]),
+            unavailable: replay_store_errors.with_label_values(&["unavailable"]),
+        };
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(overhead.clone()))?;
         registry.register(Box::new(upstream_latency.clone()))?;
@@ -284,45 +298,11 @@ impl Metrics {
             replay_store_keys,
             replay_store_errors,
             replay_store_latency,
+            replay_store,
             tls_handshake_failures,
             tls_cert_expiry_days,
+            log_lines_dropped,
         })
-    }
-
-    /// Create zero-valued series for a route so dashboards and alerts see
-    /// them before the first request.
-    pub fn init_route(&self, route: &str) {
-        self.requests.with_label_values(&[route, "forwarded"]);
-        self.requests.with_label_values(&[route, "duplicate"]);
-        self.requests.with_label_values(&[route, "queued"]);
-        self.requests.with_label_values(&[route, "handshake"]);
-        for r in [
-            "reserved",
-            "committed",
-            "released",
-            "in_flight",
-            "duplicate_acked",
-            "replay_dropped",
-            "fail_open",
-        ] {
-            self.replay.with_label_values(&[route, r]);
-        }
-        for r in Reason::ALL {
-            self.requests.with_label_values(&[route, r.label()]);
-        }
-        self.bytes_in.with_label_values(&[route]);
-        self.upstream_connect_errors.with_label_values(&[route]);
-        self.upstream_retries.with_label_values(&[route]);
-        self.overhead.with_label_values(&[route]);
-        self.upstream_latency.with_label_values(&[route]);
-        for class in ["2xx", "3xx", "4xx", "5xx"] {
-            self.upstream_responses.with_label_values(&[route, class]);
-        }
-    }
-
-    /// Count one finished request.
-    pub fn count_request(&self, route: &str, outcome: &str) {
-        self.requests.with_label_values(&[route, outcome]).inc();
     }
 
     /// The Prometheus text exposition of every metric.
@@ -339,15 +319,19 @@ impl Metrics {
     }
 }
 
-/// `2xx`-style class of an HTTP status.
-pub fn status_class(status: u16) -> &'static str {
-    match status {
-        100..=199 => "1xx",
-        200..=299 => "2xx",
-        300..=399 => "3xx",
-        400..=499 => "4xx",
-        _ => "5xx",
-    }
+/// `hookgate_replay_store_duration_seconds{op}` and
+/// `hookgate_replay_store_errors_total{error}`.
+pub struct ReplayStoreMetrics {
+    /// Latency of `reserve`.
+    pub reserve: prometheus::Histogram,
+    /// Latency of `commit`.
+    pub commit: prometheus::Histogram,
+    /// Latency of `release`.
+    pub release: prometheus::Histogram,
+    /// The store was full.
+    pub full: IntCounter,
+    /// The store could not be reached.
+    pub unavailable: IntCounter,
 }
 
 /// Seconds since the Unix epoch, for timestamp gauges.

@@ -106,7 +106,7 @@ impl Reloader {
     /// Load, validate and swap. Returns the new generation.
     pub fn reload(&self) -> Result<i64, ConfigErrors> {
         let _serial = self.lock.lock();
-        let loaded = config::load(&self.path)
+        let loaded = config::load_metered(&self.path, &self.metrics)
             .and_then(|new| self.check_queue(&new).map(|()| new))
             .and_then(|new| self.reload_tls(&new).map(|()| new));
         match loaded {
@@ -130,9 +130,6 @@ impl Reloader {
                     notes.push(
                         "[queue] store settings changed: take effect after a restart or upgrade",
                     );
-                }
-                for r in &new.routes {
-                    self.metrics.init_route(&r.name);
                 }
                 self.config.store(Arc::new(new));
                 let generation = self.metrics.config_generation.get() + 1;

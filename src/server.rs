@@ -58,13 +58,9 @@ fn addresses(cfg: &Config) -> Vec<(String, std::net::SocketAddr)> {
 /// Unless `upgrade` (sockets are then inherited from the running process),
 /// every address is bound once first: pingora would retry an address in use
 /// for 30 s and then leave the process running without that listener.
-pub fn build(cfg: Config, upgrade: bool) -> anyhow::Result<Built> {
+pub fn build(cfg: Config, metrics: Arc<Metrics>, upgrade: bool) -> anyhow::Result<Built> {
     if !upgrade {
         crate::sockets::ensure_free(addresses(&cfg))?;
-    }
-    let metrics = Arc::new(Metrics::new()?);
-    for r in &cfg.routes {
-        metrics.init_route(&r.name);
     }
     metrics.config_generation.set(1);
     metrics.config_last_success.set(crate::metrics::unix_now());
@@ -197,11 +193,7 @@ fn start_queue(
     let queue_metrics = Arc::new(QueueMetrics::register(metrics.registry(), &routes)?);
     queue.start(Wiring {
         config: config.clone(),
-        deliver: Arc::new(Deliverer::new(
-            config.clone(),
-            upstreams.clone(),
-            metrics.clone(),
-        )),
+        deliver: Arc::new(Deliverer::new(config.clone(), upstreams.clone())),
         metrics: queue_metrics,
         grace: cfg.server.shutdown_timeout,
     });

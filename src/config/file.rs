@@ -8,6 +8,7 @@
 //! [`super::defaults`], not here: absent is `None`.
 
 use super::units::{ByteSize, Dur};
+use crate::logging::LogFormat;
 use crate::replay::OnDuplicate;
 use crate::tls::ClientAuth;
 use serde::Deserialize;
@@ -28,6 +29,9 @@ pub struct FileConfig {
     /// `[replay]`: the replay store shared by all routes.
     #[serde(default)]
     pub replay: FileReplay,
+    /// `[log]`: how log lines are written.
+    #[serde(default)]
+    pub log: FileLog,
     /// `[queue]`: the durable-delivery store shared by queue-mode routes.
     pub queue: Option<Spanned<FileQueue>>,
     /// `[[listener]]` tables.
@@ -64,6 +68,14 @@ pub struct FileServer {
     pub pid_file: Option<String>,
     /// Unix socket through which listening sockets are handed to a new binary on upgrade.
     pub upgrade_sock: Option<String>,
+}
+
+/// `[log]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileLog {
+    /// `auto` (text on a terminal, JSON otherwise), `json` or `text`.
+    pub format: Option<LogFormat>,
 }
 
 /// `[limits]`

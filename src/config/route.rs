@@ -13,21 +13,29 @@ use super::upstream::{self, Resolve};
 use super::{bounded, limits, listener};
 use crate::allowlist::IpPolicy;
 use crate::identity::{ClientCertPolicy, IdentityRules};
+use crate::metrics::{Metrics, RouteMetrics};
 use crate::target::{normalize_host, normalize_path};
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
 use toml::Spanned;
 
+/// What every route's validation needs besides its table.
+pub struct RouteEnv<'a> {
+    /// The validated `[limits]`.
+    pub limits: &'a Limits,
+    /// `[limits] max_body_bytes`, for routes without their own.
+    pub default_body: u64,
+    /// Relative paths resolve against it.
+    pub base_dir: &'a Path,
+    /// How upstream host names are resolved.
+    pub resolve: Resolve,
+    /// Where each route's metric series are resolved.
+    pub metrics: &'a Metrics,
+}
+
 /// Validate every route (names unique, at least one).
-pub fn validate_all(
-    c: &mut Collector,
-    files: &[FileRoute],
-    limits: &Limits,
-    default_body: u64,
-    base_dir: &Path,
-    resolve: Resolve,
-) -> Vec<Arc<Route>> {
+pub fn validate_all(c: &mut Collector, files: &[FileRoute], env: &RouteEnv<'_>) -> Vec<Arc<Route>> {
     if files.is_empty() {
         c.push("route", "at least one [[route]] is required", None);
     }
@@ -41,10 +49,7 @@ pub fn validate_all(
         let ctx = RouteCtx {
             key: &key,
             index: i,
-            limits,
-            default_body,
-            base_dir,
-            resolve,
+            env,
         };
         if let Some(route) = validate(c, r, &ctx) {
             out.push(Arc::new(route));
@@ -57,10 +62,7 @@ pub fn validate_all(
 struct RouteCtx<'a> {
     key: &'a str,
     index: usize,
-    limits: &'a Limits,
-    default_body: u64,
-    base_dir: &'a Path,
-    resolve: Resolve,
+    env: &'a RouteEnv<'a>,
 }
 
 fn validate(c: &mut Collector, r: &FileRoute, x: &RouteCtx<'_>) -> Option<Route> {
@@ -75,7 +77,7 @@ fn validate(c: &mut Collector, r: &FileRoute, x: &RouteCtx<'_>) -> Option<Route>
         &format!("{key}.max_body_bytes"),
         r.max_body_bytes.as_ref(),
         |b| *b,
-        ByteSize(x.default_body),
+        ByteSize(x.env.default_body),
         MAX_BODY,
     )
     .0;
@@ -84,17 +86,16 @@ fn validate(c: &mut Collector, r: &FileRoute, x: &RouteCtx<'_>) -> Option<Route>
             c,
             &format!("{key}.max_body_bytes"),
             b,
-            x.limits.max_buffered_bytes,
+            x.env.limits.max_buffered_bytes,
         );
     }
-    let upstream = upstream::validate(c, key, r, x.base_dir, x.resolve);
-    let verifier = r
-        .verify
-        .as_ref()
-        .and_then(|v| super::verify::validate(c, r.name.get_ref(), key, x.index, v, x.base_dir));
+    let upstream = upstream::validate(c, key, r, x.env.base_dir, x.env.resolve);
+    let verifier = r.verify.as_ref().and_then(|v| {
+        super::verify::validate(c, r.name.get_ref(), key, x.index, v, x.env.base_dir)
+    });
     let client_cert = r.client_cert.as_ref().map(|cc| client_cert(c, key, cc));
-    let allow = listener::ip_list(c, key, "allow_ips", &r.allow_ips, x.base_dir);
-    let deny = listener::ip_list(c, key, "deny_ips", &r.deny_ips, x.base_dir);
+    let allow = listener::ip_list(c, key, "allow_ips", &r.allow_ips, x.env.base_dir);
+    let deny = listener::ip_list(c, key, "deny_ips", &r.deny_ips, x.env.base_dir);
     let allow_unauthenticated = r.allow_unauthenticated.unwrap_or(false);
     let cert_auth = client_cert
         .as_ref()
@@ -128,6 +129,7 @@ fn validate(c: &mut Collector, r: &FileRoute, x: &RouteCtx<'_>) -> Option<Route>
         client_cert: client_cert.map_or(Some(None), |p| p.map(Some))?,
         replay: replay.ok()?,
         delivery: delivery.ok()?,
+        metrics: RouteMetrics::new(x.env.metrics, r.name.get_ref()),
     })
 }
 

@@ -28,6 +28,16 @@ pub struct Config {
     pub replay: crate::replay::ReplaySettings,
     /// The durable-delivery store, when the file has a `[queue]` table.
     pub queue: Option<crate::queue::QueueSettings>,
+    /// `[log]`.
+    pub log: LogSettings,
+}
+
+/// `[log]`: how log lines are written (read at start-up; a reload that
+/// changes it takes effect after a restart).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogSettings {
+    /// Text, JSON, or chosen by whether stdout is a terminal.
+    pub format: crate::logging::LogFormat,
 }
 
 /// `[admin]`: where the operator endpoints listen and who may use them.
@@ -125,6 +135,8 @@ pub struct Route {
     pub replay: Option<crate::replay::RouteReplay>,
     /// Direct forwarding or durable queueing.
     pub delivery: crate::queue::Delivery,
+    /// Its metric series, resolved at load.
+    pub metrics: crate::metrics::RouteMetrics,
 }
 
 /// A route's upstream pool.

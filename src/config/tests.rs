@@ -990,3 +990,27 @@ fn refused(r: Result<Config, ConfigErrors>) -> Vec<ConfigError> {
         Err(e) => e.0,
     }
 }
+
+#[test]
+fn log_format_is_auto_unless_set_and_a_wrong_word_names_key_and_line() {
+    use crate::logging::LogFormat;
+    let cfg = parse(Path::new("x.toml"), BASE).unwrap();
+    assert_eq!(cfg.log.format, LogFormat::Auto);
+    for (word, want) in [
+        ("auto", LogFormat::Auto),
+        ("json", LogFormat::Json),
+        ("text", LogFormat::Text),
+    ] {
+        let src = format!("{BASE}\n[log]\nformat = \"{word}\"\n");
+        let cfg = parse(Path::new("x.toml"), &src).unwrap();
+        assert_eq!(cfg.log.format, want);
+    }
+    let src = format!("{BASE}\n[log]\nformat = \"yaml\"\n");
+    let msg = one_error(&src, "log.format", line_of(&src, "yaml"));
+    assert!(
+        msg.contains("unknown variant `yaml`, expected one of `auto`, `json`, `text`"),
+        "{msg}"
+    );
+    let src = format!("{BASE}\n[log]\nlevel = \"debug\"\n");
+    one_error(&src, "log.level", line_of(&src, "level"));
+}

@@ -89,7 +89,11 @@ pub async fn read(
     let result = {
         let read = session.read_request();
         tokio::pin!(read);
-        let deadline = tokio::time::sleep(limits.timeout);
+        // pingora's shared 10 ms timer thread, not a tokio timer: arming a
+        // tokio timer on a runtime whose timer wheel emptied while the
+        // previous request waited for its upstream wakes the runtime's own
+        // driver through an eventfd, one `write` per keep-alive request.
+        let deadline = pingora::time::sleep(limits.timeout);
         tokio::pin!(deadline);
         let mut shutdown_seen = false;
         loop {

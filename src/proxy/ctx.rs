@@ -41,7 +41,7 @@ pub struct RequestCtx {
     /// The id sent upstream and logged.
     pub request_id: String,
     /// Method, for the log.
-    pub method: String,
+    pub method: http::Method,
     /// The normalised path (or the raw target when it was refused), for the log.
     pub path: String,
     /// The matched route.
@@ -61,7 +61,7 @@ pub struct RequestCtx {
     /// The upstream's status, if one answered.
     pub upstream_status: Option<u16>,
     /// The upstream address used.
-    pub upstream_addr: Option<String>,
+    pub upstream_addr: Option<pingora::protocols::l4::socket::SocketAddr>,
     /// The queued delivery's id (queue mode).
     pub delivery_id: Option<String>,
 }
@@ -72,7 +72,7 @@ impl RequestCtx {
         RequestCtx {
             start: Instant::now(),
             request_id,
-            method: String::new(),
+            method: http::Method::default(),
             path: String::new(),
             route: None,
             client_ip: None,

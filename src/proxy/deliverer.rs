@@ -6,7 +6,6 @@
 use super::ctx::RequestCtx;
 use super::forward::{self, Upstreams};
 use crate::config::Config;
-use crate::metrics::Metrics;
 use crate::queue::policy::{parse_retry_after, AttemptResult, DeliveryResult};
 use crate::queue::{Deliver, OutgoingAttempt};
 use crate::reject::Reason;
@@ -22,21 +21,12 @@ use std::time::SystemTime;
 pub struct Deliverer {
     config: Arc<ArcSwap<Config>>,
     upstreams: Arc<Upstreams>,
-    metrics: Arc<Metrics>,
 }
 
 impl Deliverer {
     /// A deliverer over the live config and the gateway's connection pool.
-    pub fn new(
-        config: Arc<ArcSwap<Config>>,
-        upstreams: Arc<Upstreams>,
-        metrics: Arc<Metrics>,
-    ) -> Self {
-        Deliverer {
-            config,
-            upstreams,
-            metrics,
-        }
+    pub fn new(config: Arc<ArcSwap<Config>>, upstreams: Arc<Upstreams>) -> Self {
+        Deliverer { config, upstreams }
     }
 }
 
@@ -71,16 +61,7 @@ impl Deliver for Deliverer {
             Err(e) => return failed(e),
         };
         let mut ctx = RequestCtx::new(a.delivery_id.to_string());
-        match forward::send(
-            &self.upstreams,
-            route,
-            &req,
-            &a.body,
-            &mut ctx,
-            &self.metrics,
-        )
-        .await
-        {
+        match forward::send(&self.upstreams, route, &req, &a.body, &mut ctx).await {
             Ok(response) => {
                 let status = response.status();
                 let retry_after = response

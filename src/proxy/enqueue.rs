@@ -123,10 +123,17 @@ mode = "queue"
 
     impl Fixture {
         fn new() -> Self {
+            let metrics = Arc::new(Metrics::new().unwrap());
             Fixture {
-                cfg: crate::config::parse(std::path::Path::new("t.toml"), CONFIG).unwrap(),
+                cfg: crate::config::parse_metered(
+                    std::path::Path::new("t.toml"),
+                    CONFIG,
+                    crate::config::Resolve::NumericOnly,
+                    &metrics,
+                )
+                .unwrap(),
                 replay: Arc::new(MemoryStore::new(100, None).unwrap()),
-                metrics: Arc::new(Metrics::new().unwrap()),
+                metrics,
             }
         }
 

@@ -25,12 +25,13 @@ use super::upstream::hop_by_hop_names;
 use super::Downstream;
 use crate::config::{Route, Upstream};
 use crate::metered::{Meter, Metered};
-use crate::metrics::{status_class, Metrics};
 use crate::reject::{Reason, Rejection};
 use pingora::connectors::TransportConnector;
 use pingora::http::RequestHeader;
 use pingora::prelude::HttpPeer;
-use pingora::protocols::http::v1::client::HttpSession as UpstreamSession;
+use pingora::protocols::http::v1::client::{
+    http_req_header_to_wire, HttpSession as UpstreamSession,
+};
 use pingora::protocols::Stream;
 use pingora::upstreams::peer::Peer;
 use pingora::ErrorType;
@@ -45,12 +46,16 @@ pub struct Upstreams {
     transport: TransportConnector,
 }
 
-/// A live upstream connection and what the request path needs with it.
+/// A live upstream connection, before the request is written on it.
 struct Connection {
-    session: UpstreamSession,
+    stream: Stream,
     meter: Arc<Meter>,
     reused: bool,
 }
+
+/// Largest body written in the same buffer (and system call) as the
+/// request header; a larger one follows it in its own writes.
+const JOINED_BODY_MAX: usize = 64 << 10;
 
 /// An upstream's final response header, ready to relay.
 pub struct Response {
@@ -132,17 +137,17 @@ impl Default for Upstreams {
 
 impl Upstreams {
     /// A pooled connection if one is idle, else a fresh one.
-    async fn connect(&self, peer: &HttpPeer, up: &Upstream) -> pingora::Result<Connection> {
+    async fn connect(&self, peer: &HttpPeer) -> pingora::Result<Connection> {
         match self.transport.reused_stream(peer).await {
-            Some(stream) => Ok(Connection::new(stream, peer, up, true)),
-            None => self.fresh(peer, up).await,
+            Some(stream) => Ok(Connection::new(stream, true)),
+            None => self.fresh(peer).await,
         }
     }
 
     /// Always a new connection.
-    async fn fresh(&self, peer: &HttpPeer, up: &Upstream) -> pingora::Result<Connection> {
+    async fn fresh(&self, peer: &HttpPeer) -> pingora::Result<Connection> {
         let stream = self.transport.new_stream(peer).await?;
-        Ok(Connection::new(stream, peer, up, false))
+        Ok(Connection::new(stream, false))
     }
 
     /// Read and discard the response body (the queue workers need only the
@@ -175,7 +180,7 @@ impl Upstreams {
 }
 
 impl Connection {
-    fn new(stream: Stream, peer: &HttpPeer, up: &Upstream, reused: bool) -> Self {
+    fn new(stream: Stream, reused: bool) -> Self {
         // Pooled streams were wrapped when they were first connected.
         let (stream, meter) = match Metered::meter_of(&stream) {
             Some(meter) => (stream, meter),
@@ -184,53 +189,130 @@ impl Connection {
                 (Box::new(metered) as Stream, meter)
             }
         };
-        let mut session = UpstreamSession::new_with_options(stream, peer);
-        // pingora's proxy loop applies the peer's timeouts to the session; so do we.
-        session.read_timeout = Some(up.read_timeout);
-        session.write_timeout = Some(up.read_timeout);
         Connection {
-            session,
+            stream,
             meter,
             reused,
         }
     }
 
-    /// Write the request, then read up to the final response header.
-    async fn exchange(&mut self, req: &RequestHeader, body: &[u8]) -> Result<(), Failure> {
-        self.meter.start(0, None);
-        let written = async {
-            self.session
-                .write_request_header(Box::new(req.clone()))
-                .await?;
-            self.session.write_body(body).await?;
-            self.session.finish_body().await
-        }
-        .await;
-        let transport = |error, written, meter: &Meter| Failure::Transport {
-            error,
-            written,
-            response_bytes: meter.read(),
+    /// Write the request, then read up to the final response header. The
+    /// session is returned whatever happened: it holds the connection.
+    async fn exchange(
+        self,
+        peer: &HttpPeer,
+        up: &Upstream,
+        req: &RequestHeader,
+        body: &[u8],
+    ) -> (UpstreamSession, Result<(), Failure>) {
+        let Connection {
+            mut stream, meter, ..
+        } = self;
+        meter.start(0, None);
+        // pingora frames the response to a HEAD request from the request it
+        // wrote itself; every other request is written here in one piece.
+        let head = req.method == http::Method::HEAD;
+        let written = if head {
+            Ok(())
+        } else {
+            write_request(&mut stream, req, body, up.read_timeout).await
         };
-        if let Err(e) = written {
-            return Err(transport(e, false, &self.meter));
+        let mut session = UpstreamSession::new_with_options(stream, peer);
+        // pingora's proxy loop applies the peer's timeouts to the session; so do we.
+        session.read_timeout = Some(up.read_timeout);
+        session.write_timeout = Some(up.read_timeout);
+        let written = match written {
+            Ok(()) if head => write_with_pingora(&mut session, req, body).await,
+            other => other,
+        };
+        let result = match written {
+            Ok(()) => read_final_header(&mut session, &meter).await,
+            Err(error) => Err(Failure::Transport {
+                error,
+                written: false,
+                response_bytes: meter.read(),
+            }),
+        };
+        (session, result)
+    }
+}
+
+/// The request header, as pingora serialises it, and the body in one write
+/// (one system call and one segment instead of two), under `timeout`.
+async fn write_request(
+    stream: &mut Stream,
+    req: &RequestHeader,
+    body: &[u8],
+    timeout: Duration,
+) -> pingora::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    let mut wire = http_req_header_to_wire(req).ok_or_else(|| {
+        pingora::Error::explain(
+            ErrorType::InvalidHTTPHeader,
+            "request target with a forbidden byte or an unsupported version",
+        )
+    })?;
+    let (joined, rest) = if body.len() <= JOINED_BODY_MAX {
+        (body, &[][..])
+    } else {
+        (&[][..], body)
+    };
+    wire.extend_from_slice(joined);
+    let write = async {
+        stream.write_all(&wire).await?;
+        stream.write_all(rest).await?;
+        stream.flush().await
+    };
+    match tokio::time::timeout(timeout, write).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(pingora::Error::because(
+            ErrorType::WriteError,
+            "writing the request",
+            e,
+        )),
+        Err(_) => Err(pingora::Error::explain(
+            ErrorType::WriteTimedout,
+            "writing the request (timeout)",
+        )),
+    }
+}
+
+/// pingora's own write path (it keeps the request to frame the response).
+async fn write_with_pingora(
+    session: &mut UpstreamSession,
+    req: &RequestHeader,
+    body: &[u8],
+) -> pingora::Result<()> {
+    session.write_request_header(Box::new(req.clone())).await?;
+    session.write_body(body).await?;
+    session.finish_body().await.map(|_| ())
+}
+
+/// Read responses until the final one (interim ones skipped, see the
+/// module docs).
+async fn read_final_header(session: &mut UpstreamSession, meter: &Meter) -> Result<(), Failure> {
+    for _ in 0..MAX_INTERIM {
+        if let Err(error) = session.read_response().await {
+            return Err(Failure::Transport {
+                error,
+                written: true,
+                response_bytes: meter.read(),
+            });
         }
-        for _ in 0..MAX_INTERIM {
-            if let Err(e) = self.session.read_response().await {
-                return Err(transport(e, true, &self.meter));
-            }
-            match self.session.resp_header().map(|h| h.status.as_u16()) {
-                Some(101) => return Err(Failure::Invalid(
+        match session.resp_header().map(|h| h.status.as_u16()) {
+            Some(101) => {
+                return Err(Failure::Invalid(
                     "upstream switched protocols (101) on a request that did not ask to upgrade"
                         .into(),
-                )),
-                Some(100..=199) => continue,
-                _ => return Ok(()),
+                ))
             }
+            Some(100..=199) => continue,
+            _ => return Ok(()),
         }
-        Err(Failure::Invalid(format!(
-            "upstream sent more than {MAX_INTERIM} interim (1xx) responses"
-        )))
     }
+    Err(Failure::Invalid(format!(
+        "upstream sent more than {MAX_INTERIM} interim (1xx) responses"
+    )))
 }
 
 fn peer_for(addr: &pingora::protocols::l4::socket::SocketAddr, up: &Upstream) -> HttpPeer {
@@ -265,9 +347,9 @@ fn connect_rejection(e: &pingora::Error) -> Rejection {
 enum Attempt {
     /// No connection could be made: nothing was sent.
     ConnectFailed(pingora::BError),
-    /// The request went out on `conn` (boxed: it holds a whole upstream
+    /// The request went out on this connection (boxed: a whole upstream
     /// session); `result` says how the exchange ended.
-    Sent(Box<Connection>, Result<(), Failure>),
+    Sent(Box<UpstreamSession>, Result<(), Failure>),
 }
 
 /// Send on a pooled (or fresh) connection to `peer`; if a pooled one failed
@@ -279,27 +361,24 @@ async fn attempt(
     route: &Route,
     req: &RequestHeader,
     body: &[u8],
-    metrics: &Metrics,
 ) -> Attempt {
     let up = &route.upstream;
-    let mut conn = match upstreams.connect(peer, up).await {
+    let conn = match upstreams.connect(peer).await {
         Ok(c) => c,
         Err(e) => return Attempt::ConnectFailed(e),
     };
-    let result = conn.exchange(req, body).await;
+    let reused = conn.reused;
+    let (session, result) = conn.exchange(peer, up, req, body).await;
     match &result {
-        Err(failure) if conn.reused && failure.unprocessed() => {}
-        _ => return Attempt::Sent(Box::new(conn), result),
+        Err(failure) if reused && failure.unprocessed() => {}
+        _ => return Attempt::Sent(Box::new(session), result),
     }
-    metrics
-        .upstream_retries
-        .with_label_values(&[&route.name])
-        .inc();
+    route.metrics.upstream_retries.inc();
     tracing::debug!(route = %route.name, upstream = %peer, "pooled upstream connection failed before the request was processed; retrying on a fresh one");
-    match upstreams.fresh(peer, up).await {
-        Ok(mut fresh) => {
-            let result = fresh.exchange(req, body).await;
-            Attempt::Sent(Box::new(fresh), result)
+    match upstreams.fresh(peer).await {
+        Ok(fresh) => {
+            let (session, result) = fresh.exchange(peer, up, req, body).await;
+            Attempt::Sent(Box::new(session), result)
         }
         Err(e) => Attempt::ConnectFailed(e),
     }
@@ -313,7 +392,6 @@ pub async fn send(
     req: &RequestHeader,
     body: &[u8],
     ctx: &mut RequestCtx,
-    metrics: &Metrics,
 ) -> Result<Response, Rejection> {
     let up = &route.upstream;
     let started = Instant::now();
@@ -323,7 +401,7 @@ pub async fn send(
             break;
         };
         let peer = peer_for(&backend.addr, up);
-        ctx.upstream_addr = Some(backend.addr.to_string());
+        ctx.upstream_addr = Some(backend.addr.clone());
         let with_host;
         let req = if req.headers.contains_key(http::header::HOST) {
             req
@@ -335,34 +413,28 @@ pub async fn send(
             with_host = r;
             &with_host
         };
-        let (conn, result) = match attempt(upstreams, &peer, route, req, body, metrics).await {
-            Attempt::Sent(conn, result) => (conn, result),
+        let (session, result) = match attempt(upstreams, &peer, route, req, body).await {
+            Attempt::Sent(session, result) => (session, result),
             Attempt::ConnectFailed(e) => {
-                metrics
-                    .upstream_connect_errors
-                    .with_label_values(&[&route.name])
-                    .inc();
+                route.metrics.upstream_connect_errors.inc();
                 last_err = connect_rejection(&e);
                 continue;
             }
         };
         ctx.upstream_wait = started.elapsed();
-        metrics
+        route
+            .metrics
             .upstream_latency
-            .with_label_values(&[&route.name])
             .observe(ctx.upstream_wait.as_secs_f64());
         result.map_err(|f| f.rejection())?;
         let response = Response {
-            session: conn.session,
+            session: *session,
             peer,
             idle_timeout: up.idle_timeout,
         };
         let status = response.status();
         ctx.upstream_status = Some(status);
-        metrics
-            .upstream_responses
-            .with_label_values(&[&route.name, status_class(status)])
-            .inc();
+        route.metrics.upstream_response(status);
         return Ok(response);
     }
     Err(last_err)

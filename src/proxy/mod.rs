@@ -38,7 +38,7 @@ pub mod upstream;
 use crate::config::Config;
 use crate::drain::InFlight;
 use crate::identity::ClientIdentity;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, RouteMetrics};
 use crate::queue::QueueStore;
 use crate::reject::Rejection;
 use crate::replay::ReplayStore;
@@ -82,6 +82,8 @@ pub struct Gateway {
     queue: Option<Arc<dyn QueueStore>>,
     budget: Arc<BodyBudget>,
     in_flight: Arc<InFlight>,
+    /// The series of requests no route matched.
+    no_route: RouteMetrics,
 }
 
 /// What the stages produced for the client.
@@ -116,6 +118,7 @@ impl Gateway {
         );
         Gateway {
             config,
+            no_route: RouteMetrics::no_route(&metrics),
             metrics,
             upstreams,
             replay,
@@ -130,7 +133,7 @@ impl Gateway {
         let _in_flight = self.in_flight.enter();
         let cfg = self.config.load_full();
         let mut ctx = RequestCtx::new(request_id(session, cfg.server.trust_request_id));
-        ctx.method = session.req_header().method.to_string();
+        ctx.method = session.req_header().method.clone();
         // A client that stops reading the response must not hold it for ever.
         session.set_write_timeout(Some(cfg.limits.read_timeout));
         let answer = self.stages(session, conn, &cfg, &mut ctx).await;
@@ -142,8 +145,7 @@ impl Gateway {
             Err(r) => Outcome::Rejected(r.reason),
         };
         // Counted before the client sees the answer, so the two agree.
-        self.metrics
-            .count_request(ctx.route_name(), outcome.label());
+        self.route_metrics(&ctx).count(outcome);
         let draining = conn.draining();
         match answer {
             Ok(Answer::Relay(response)) => {
@@ -162,27 +164,32 @@ impl Gateway {
                 respond::rejection(session, &mut ctx, reason, draining).await;
             }
         }
-        access_log::write(&self.metrics, &ctx, outcome);
+        access_log::write(self.route_metrics(&ctx), &ctx, outcome);
+    }
+
+    /// The series a request counts into: its route's, or those of
+    /// requests no route matched.
+    fn route_metrics<'a>(&'a self, ctx: &'a RequestCtx) -> &'a RouteMetrics {
+        ctx.route.as_ref().map_or(&self.no_route, |r| &r.metrics)
     }
 
     /// Answer a request whose header could not be read (400, 431): there is
     /// no route and no method to log, but the refusal is counted and logged
     /// like any other.
     pub async fn refuse_header(&self, session: &mut Downstream, conn: &Conn, r: Rejection) {
-        let mut ctx = RequestCtx::new(uuid::Uuid::new_v4().to_string());
+        let mut ctx = RequestCtx::new(crate::ids::request_id());
         ctx.client_ip = session
             .client_addr()
             .and_then(|a| a.as_inet())
             .map(|a| a.ip());
         let outcome = Outcome::Rejected(r.reason);
-        self.metrics
-            .count_request(ctx.route_name(), outcome.label());
+        self.no_route.count(outcome);
         let reason = r.reason;
         ctx.rejected(r);
         // The header was not understood: the connection cannot continue.
         session.set_server_keepalive(None);
         respond::rejection(session, &mut ctx, reason, conn.draining()).await;
-        access_log::write(&self.metrics, &ctx, outcome);
+        access_log::write(&self.no_route, &ctx, outcome);
     }
 
     /// admit → read body → verify → deliver.
@@ -229,10 +236,7 @@ impl Gateway {
         let body = body::read(session, &limits, admitted.declared, lease).await?;
         ctx.body_wait = started.elapsed();
         ctx.bytes_in = body.bytes.len() as u64;
-        self.metrics
-            .bytes_in
-            .with_label_values(&[&admitted.route.name])
-            .inc_by(ctx.bytes_in);
+        admitted.route.metrics.bytes_in.inc_by(ctx.bytes_in);
         Ok(body)
     }
 
@@ -252,10 +256,7 @@ impl Gateway {
         let parts = admit::request_parts(session, &admitted.target);
         let checked = v.after_body(pre, &parts, &body.bytes, admitted.now).await?;
         let verified = checked.verified;
-        self.metrics
-            .signatures_verified
-            .with_label_values(&[&route.name, &verified.key_id])
-            .inc();
+        route.metrics.signature_verified(&verified.key_id);
         if v.forward_header {
             admitted.extra.push((
                 http::HeaderName::from_static(upstream::VERIFIED_HEADER),
@@ -299,15 +300,7 @@ impl Gateway {
             ctx.delivery_id = Some(id.to_string());
             return Ok(Answer::Queued(policy.ack_status));
         }
-        let sent = forward::send(
-            &self.upstreams,
-            route,
-            &req,
-            &body.bytes,
-            ctx,
-            &self.metrics,
-        )
-        .await;
+        let sent = forward::send(&self.upstreams, route, &req, &body.bytes, ctx).await;
         drop(body);
         if let Some(guard) = guard {
             let status = sent.as_ref().ok().map(forward::Response::status);
@@ -367,5 +360,5 @@ fn request_id(session: &Downstream, trust: bool) -> String {
             }
         }
     }
-    uuid::Uuid::new_v4().to_string()
+    crate::ids::request_id()
 }

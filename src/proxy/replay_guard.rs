@@ -7,7 +7,7 @@
 //! as `replay_in_flight` until `reservation_ttl` and then forwarded twice.
 
 use crate::config::{Config, Route};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, ReplayResult};
 use crate::reject::{Reason, Rejection};
 use crate::replay::{OnDuplicate, ReplayStore, Reservation, ReserveOutcome, StoreError};
 use std::sync::Arc;
@@ -41,23 +41,18 @@ pub async fn reserve(
     let (Some(policy), Some(key)) = (&route.replay, key) else {
         return Ok(Decision::Forward(None));
     };
-    let count = |result: &str| {
-        metrics
-            .replay
-            .with_label_values(&[route.name.as_str(), result])
-            .inc()
-    };
+    let count = |result| route.metrics.replay(result);
     let started = Instant::now();
     let outcome = store
         .reserve(&format!("{}:{key}", route.name), cfg.replay.reservation_ttl)
         .await;
     metrics
-        .replay_store_latency
-        .with_label_values(&["reserve"])
+        .replay_store
+        .reserve
         .observe(started.elapsed().as_secs_f64());
     match outcome {
         Ok(ReserveOutcome::Reserved(r)) => {
-            count("reserved");
+            count(ReplayResult::Reserved);
             Ok(Decision::Forward(Some(ReplayGuard {
                 store: store.clone(),
                 metrics: metrics.clone(),
@@ -66,7 +61,7 @@ pub async fn reserve(
             })))
         }
         Ok(ReserveOutcome::InFlight) => {
-            count("in_flight");
+            count(ReplayResult::InFlight);
             Err(Rejection::new(
                 Reason::ReplayInFlight,
                 "delivery is being forwarded by another request",
@@ -74,11 +69,11 @@ pub async fn reserve(
         }
         Ok(ReserveOutcome::Duplicate) => match policy.on_duplicate {
             OnDuplicate::Ack => {
-                count("duplicate_acked");
+                count(ReplayResult::DuplicateAcked);
                 Ok(Decision::AckDuplicate)
             }
             OnDuplicate::Reject => {
-                count("replay_dropped");
+                count(ReplayResult::ReplayDropped);
                 Err(Rejection::new(
                     Reason::ReplayDetected,
                     "delivery was already forwarded",
@@ -86,22 +81,16 @@ pub async fn reserve(
             }
         },
         Err(StoreError::Full) => {
-            metrics
-                .replay_store_errors
-                .with_label_values(&["full"])
-                .inc();
+            metrics.replay_store.full.inc();
             Err(Rejection::new(
                 Reason::ReplayStoreFull,
                 "replay store holds max_keys unexpired keys",
             ))
         }
         Err(StoreError::Unavailable(e)) => {
-            metrics
-                .replay_store_errors
-                .with_label_values(&["unavailable"])
-                .inc();
+            metrics.replay_store.unavailable.inc();
             if cfg.replay.fail_open {
-                count("fail_open");
+                count(ReplayResult::FailOpen);
                 tracing::warn!(route = %route.name, error = %e, "replay store unavailable; forwarding without replay protection (fail_open)");
                 Ok(Decision::Forward(None))
             } else {
@@ -153,31 +142,26 @@ async fn settle(
     delivered: bool,
 ) {
     let started = Instant::now();
-    let (op, result) = match (&route.replay, delivered) {
-        (Some(p), true) => ("commit", store.commit(&r, p.retain).await),
-        _ => ("release", store.release(&r).await),
+    let ops = &metrics.replay_store;
+    let (op, latency, done, result) = match (&route.replay, delivered) {
+        (Some(p), true) => (
+            "commit",
+            &ops.commit,
+            ReplayResult::Committed,
+            store.commit(&r, p.retain).await,
+        ),
+        _ => (
+            "release",
+            &ops.release,
+            ReplayResult::Released,
+            store.release(&r).await,
+        ),
     };
-    metrics
-        .replay_store_latency
-        .with_label_values(&[op])
-        .observe(started.elapsed().as_secs_f64());
+    latency.observe(started.elapsed().as_secs_f64());
     match result {
-        Ok(()) => metrics
-            .replay
-            .with_label_values(&[
-                route.name.as_str(),
-                if op == "commit" {
-                    "committed"
-                } else {
-                    "released"
-                },
-            ])
-            .inc(),
+        Ok(()) => route.metrics.replay(done),
         Err(e) => {
-            metrics
-                .replay_store_errors
-                .with_label_values(&["unavailable"])
-                .inc();
+            ops.unavailable.inc();
             // The reservation expires on its own (reservation_ttl); log loudly.
             tracing::error!(route = %route.name, op, error = %e, "replay store could not settle a reservation");
         }
@@ -216,9 +200,15 @@ secrets = ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]
 
     #[tokio::test]
     async fn a_request_that_panics_releases_its_reservation() {
-        let cfg = crate::config::parse(std::path::Path::new("t.toml"), CONFIG).unwrap();
-        let store: Arc<dyn ReplayStore> = Arc::new(MemoryStore::new(100, None).unwrap());
         let metrics = Arc::new(Metrics::new().unwrap());
+        let cfg = crate::config::parse_metered(
+            std::path::Path::new("t.toml"),
+            CONFIG,
+            crate::config::Resolve::NumericOnly,
+            &metrics,
+        )
+        .unwrap();
+        let store: Arc<dyn ReplayStore> = Arc::new(MemoryStore::new(100, None).unwrap());
         let Ok(Decision::Forward(Some(guard))) = try_reserve(&store, &metrics, &cfg).await else {
             panic!("first copy reserves");
         };

@@ -49,32 +49,44 @@ fn is_protected(name: &str) -> bool {
 }
 
 /// Names to remove from a message before passing it on: the hop-by-hop
-/// fields and the extension fields named in `Connection`.
+/// fields and the extension fields named in `Connection`, each only if the
+/// message has it (one pass over its names, not one lookup per candidate).
 pub fn hop_by_hop_names(headers: &HeaderMap) -> Vec<HeaderName> {
-    let named = headers
+    names_to_remove(headers, &[])
+}
+
+/// [`hop_by_hop_names`], plus the `owned` fields present.
+fn names_to_remove(headers: &HeaderMap, owned: &[&str]) -> Vec<HeaderName> {
+    let named: Vec<String> = headers
         .get_all(http::header::CONNECTION)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .map(|t| t.trim().to_ascii_lowercase());
-    let mut names: Vec<HeaderName> = HOP_BY_HOP
-        .iter()
-        .map(|n| HeaderName::from_static(n))
+        .map(|t| t.trim().to_ascii_lowercase())
+        .filter(|t| !is_protected(t))
         .collect();
-    for name in named {
-        if is_protected(&name) {
-            continue;
-        }
-        if let Ok(h) = HeaderName::from_bytes(name.as_bytes()) {
-            if headers.contains_key(&h) && !names.contains(&h) {
-                names.push(h);
-            }
-        }
-    }
-    names
+    headers
+        .keys()
+        .filter(|k| {
+            let k = k.as_str();
+            HOP_BY_HOP.contains(&k) || owned.contains(&k) || named.iter().any(|n| n == k)
+        })
+        .cloned()
+        .collect()
 }
 
-/// Build the upstream request from the client's header.
+/// Fields hookgate sets itself (or never forwards), whatever the client sent.
+const OWNED: [&str; 4] = [
+    "expect",
+    VERIFIED_HEADER,
+    crate::queue::DELIVERY_ID_HEADER,
+    crate::queue::ATTEMPT_HEADER,
+];
+
+/// Build the upstream request from the client's header: one copy of it,
+/// minus the fields present that must not pass, plus hookgate's own
+/// (`insert` replaces a client's `Host`, `Content-Length`,
+/// `X-Forwarded-*` and `X-Request-Id`).
 pub fn request(
     client: &RequestHeader,
     ctx: &RequestCtx,
@@ -87,22 +99,15 @@ pub fn request(
     let mut req = client.clone();
     req.set_raw_path(origin.path_and_query.as_bytes())
         .map_err(internal)?;
-    for name in hop_by_hop_names(&client.headers) {
+    for name in names_to_remove(&client.headers, &OWNED) {
         req.remove_header(&name);
     }
-    for owned in [
-        "expect",
-        VERIFIED_HEADER,
-        crate::queue::DELIVERY_ID_HEADER,
-        crate::queue::ATTEMPT_HEADER,
-        "content-length",
-        "host",
-    ] {
-        req.remove_header(owned);
-    }
     req.set_version(http::Version::HTTP_11);
-    if let Some(host) = origin.host {
-        req.insert_header("host", host).map_err(internal)?;
+    match origin.host {
+        Some(host) => req.insert_header("host", host).map_err(internal)?,
+        None => {
+            req.remove_header("host");
+        }
     }
     req.insert_header("content-length", body_len.to_string())
         .map_err(internal)?;
@@ -110,7 +115,7 @@ pub fn request(
     // anything, so it is replaced, not appended to.
     match origin.client_ip {
         Some(ip) => {
-            req.insert_header("x-forwarded-for", ip.to_string())
+            req.insert_header("x-forwarded-for", IpText::new(ip).as_str())
                 .map_err(internal)?;
         }
         None => {
@@ -132,6 +137,64 @@ pub fn request(
         }
     }
     Ok(req)
+}
+
+/// An IP address as text, on the stack: `Ipv4Addr`'s `Display` pads through
+/// the formatter and showed in profiles; the two uses per request (the
+/// upstream's `X-Forwarded-For`, the access log) need only the digits.
+pub struct IpText {
+    buf: [u8; 45],
+    len: usize,
+}
+
+impl IpText {
+    /// `ip` in its usual notation (dotted quad; RFC 5952 for IPv6).
+    pub fn new(ip: std::net::IpAddr) -> Self {
+        let mut t = IpText {
+            buf: [0; 45],
+            len: 0,
+        };
+        match ip {
+            std::net::IpAddr::V4(v4) => {
+                for (i, octet) in v4.octets().into_iter().enumerate() {
+                    if i > 0 {
+                        t.push(b'.');
+                    }
+                    if octet >= 100 {
+                        t.push(b'0' + octet / 100);
+                    }
+                    if octet >= 10 {
+                        t.push(b'0' + octet / 10 % 10);
+                    }
+                    t.push(b'0' + octet % 10);
+                }
+            }
+            std::net::IpAddr::V6(v6) => {
+                use std::io::Write;
+                let mut cursor = std::io::Cursor::new(&mut t.buf[..]);
+                // 45 bytes hold the longest IPv6 text (an IPv4-mapped one).
+                let _ = write!(cursor, "{v6}");
+                t.len = cursor.position() as usize;
+            }
+        }
+        t
+    }
+
+    fn push(&mut self, b: u8) {
+        self.buf[self.len] = b;
+        self.len += 1;
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Display for IpText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 #[cfg(test)]
@@ -159,5 +222,24 @@ mod tests {
         let mut left: Vec<&str> = h.keys().map(|k| k.as_str()).collect();
         left.sort_unstable();
         assert_eq!(left, ["content-type", "host", "x-hub-signature-256"]);
+    }
+
+    #[test]
+    fn ip_text_is_the_usual_notation() {
+        for ip in [
+            "0.0.0.0",
+            "1.2.3.4",
+            "10.20.30.40",
+            "127.0.0.1",
+            "255.255.255.255",
+            "100.9.99.200",
+            "::1",
+            "2001:db8::8a2e:370:7334",
+            "::ffff:255.255.255.255",
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+        ] {
+            let parsed: std::net::IpAddr = ip.parse().unwrap();
+            assert_eq!(IpText::new(parsed).as_str(), parsed.to_string());
+        }
     }
 }

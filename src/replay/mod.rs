@@ -25,8 +25,8 @@ use std::time::Duration;
 pub struct Reservation {
     /// `<route>:<delivery key>`.
     pub key: String,
-    /// Random token identifying this holder.
-    pub token: String,
+    /// Random token identifying this holder (see [`crate::ids`]).
+    pub token: u128,
 }
 
 /// What a reserve attempt found.
@@ -73,8 +73,8 @@ pub trait ReplayStore: Send + Sync {
 }
 
 /// A fresh random reservation token.
-pub fn token() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
+pub fn token() -> u128 {
+    crate::ids::token()
 }
 
 #[cfg(test)]

@@ -61,7 +61,6 @@ impl RedisStore {
         let init = || async {
             let cfg = ConnectionManagerConfig::new()
                 .set_connection_timeout(self.connect_timeout)
-                .set_response_timeout(self.command_timeout)
                 .set_number_of_retries(1);
             tokio::time::timeout(
                 self.connect_timeout,
@@ -78,14 +77,18 @@ impl RedisStore {
         format!("{}{k}", self.prefix)
     }
 
-    /// Run `f` on a connection, bounded by the command timeout.
+    /// Run `f` on a connection, bounded by the command timeout: on pingora's
+    /// shared timer thread, the one bound per command (a tokio timer armed
+    /// per command costs an eventfd wake-up of the runtime's driver).
+    /// Dropping a command that timed out is safe on the multiplexed
+    /// connection: its late answer is discarded.
     async fn run<T, F, Fut>(&self, f: F) -> Result<T, StoreError>
     where
         F: FnOnce(ConnectionManager) -> Fut,
         Fut: std::future::Future<Output = redis::RedisResult<T>>,
     {
         let conn = self.conn().await?;
-        tokio::time::timeout(self.command_timeout, f(conn))
+        pingora::time::timeout(self.command_timeout, f(conn))
             .await
             .map_err(|_| unavailable("command timed out"))?
             .map_err(unavailable)
@@ -101,7 +104,7 @@ impl ReplayStore for RedisStore {
     async fn reserve(&self, key: &str, ttl: Duration) -> Result<ReserveOutcome, StoreError> {
         let t = token();
         let full = self.key(key);
-        let value = format!("r:{t}");
+        let value = format!("r:{t:032x}");
         let code: i64 = self
             .run(|mut c| async move {
                 self.reserve
@@ -138,7 +141,7 @@ impl ReplayStore for RedisStore {
 
     async fn release(&self, r: &Reservation) -> Result<(), StoreError> {
         let full = self.key(&r.key);
-        let value = format!("r:{}", r.token);
+        let value = format!("r:{:032x}", r.token);
         self.run(|mut c| async move {
             self.release
                 .key(&full)

@@ -306,3 +306,32 @@ fn upstream_errors_are_relayed_as_is_and_counted_by_class() {
         2.0
     );
 }
+
+/// A HEAD response carries a `Content-Length` but no body: hookgate relays
+/// it at once and the connections on both sides stay usable.
+#[test]
+fn head_requests_are_answered_without_waiting_for_a_body() {
+    let up = Upstream::start();
+    let gw = Gateway::start(&route("h", "/h", up.addr, ""));
+    let mut conn = std::net::TcpStream::connect(gw.addr).unwrap();
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    for i in 0..3 {
+        let head = format!("HEAD /h/{i} HTTP/1.1\r\nHost: a.example\r\n\r\n");
+        std::io::Write::write_all(&mut conn, head.as_bytes()).unwrap();
+        let mut buf = [0u8; 4096];
+        let mut got = Vec::new();
+        while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = std::io::Read::read(&mut conn, &mut buf).unwrap();
+            assert!(n > 0, "connection closed after {i} HEAD requests");
+            got.extend_from_slice(&buf[..n]);
+        }
+        let text = String::from_utf8_lossy(&got).to_lowercase();
+        assert!(text.starts_with("http/1.1 200"), "{text}");
+        assert!(text.contains("content-length: 11"), "{text}");
+        assert!(text.ends_with("\r\n\r\n"), "no body after a HEAD: {text}");
+    }
+    let got = up.received();
+    assert_eq!(got.len(), 3);
+    assert!(got.iter().all(|r| r.method == "HEAD"));
+}

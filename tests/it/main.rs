@@ -12,6 +12,7 @@ mod forwarding;
 mod fuzz_corpus;
 mod handshakes;
 mod limits;
+mod logs;
 mod memory;
 mod observability;
 mod prometheus;

@@ -137,6 +137,39 @@ async fn redis_down_is_unavailable_and_recovers() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_that_stops_answering_is_unavailable_within_the_command_timeout() {
+    let server = RedisServer::start();
+    let store = redis_store(&server);
+    reserved(store.reserve("k:1", LONG).await.unwrap());
+    // Connected, then every write of every client is held for 30 s.
+    let mut admin = redis::Client::open(server.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let _: () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(30_000)
+        .arg("WRITE")
+        .query(&mut admin)
+        .unwrap();
+    let asked = std::time::Instant::now();
+    let e = store.reserve("k:2", LONG).await.unwrap_err();
+    assert_eq!(e, StoreError::Unavailable("command timed out".into()));
+    assert!(
+        asked.elapsed() < Duration::from_secs(20),
+        "waited out the pause instead of the 500 ms command timeout"
+    );
+    let _: () = redis::cmd("CLIENT")
+        .arg("UNPAUSE")
+        .query(&mut admin)
+        .unwrap();
+    assert!(matches!(
+        store.reserve("k:3", LONG).await.unwrap(),
+        ReserveOutcome::Reserved(_)
+    ));
+}
+
 #[tokio::test]
 async fn redis_not_running_at_start_is_not_fatal() {
     let port = crate::harness::free_port();

@@ -494,3 +494,41 @@ fn trace_logs_carry_no_credentials() {
         assert!(!all.contains(secret.as_str()), "{secret} logged:\n{all}");
     }
 }
+
+/// Tomcat, Jetty and Spring drop `;params` from each path segment before
+/// routing: `/hooks/payments;x` is their `/hooks/payments`, but matched no
+/// signed route here and went unauthenticated through the catch-all.
+#[test]
+fn path_parameters_are_refused_so_a_catch_all_cannot_take_a_signed_path() {
+    let up = Upstream::start();
+    let routes = route(
+        "payments",
+        "/hooks/payments",
+        up.addr,
+        &format!("[route.verify]\n{GITHUB}"),
+    ) + &route("catch-all", "/", up.addr, "");
+    let gw = Gateway::start(&routes);
+    for target in [
+        "/hooks/payments;x",
+        "/hooks/payments;jsessionid=1",
+        "/hooks;x/payments",
+        "/hooks/payments;/",
+    ] {
+        let resp = post_raw(&gw, target, "", "{}");
+        assert!(resp.starts_with("HTTP/1.1 400"), "{target}: {resp}");
+        let id = parse_responses(resp.as_bytes())[0]
+            .header("x-request-id")
+            .unwrap()
+            .to_string();
+        let line = gw.wait_access_log(&id);
+        assert!(
+            line["detail"].as_str().unwrap().contains("path parameter"),
+            "{target}: {line}"
+        );
+    }
+    assert!(up.received().is_empty(), "{:?}", up.received());
+    // An encoded `;` is data, not a parameter: no server splits on it.
+    let resp = post_raw(&gw, "/hooks/a%3Bb", "", "{}");
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    assert_eq!(up.received()[0].path, "/hooks/a%3Bb");
+}

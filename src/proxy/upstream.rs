@@ -19,6 +19,19 @@ const HOP_BY_HOP: [&str; 8] = [
     "proxy-authorization",
 ];
 
+/// Fields through which a sender could make the upstream see another host or
+/// path than the one hookgate matched: applications behind a proxy believe
+/// them (Rails and Express take the request's host from `X-Forwarded-Host`
+/// or `Forwarded: host=`, IIS and older Symfony the path from
+/// `X-Original-URL`/`X-Rewrite-URL`). hookgate is the edge and matched on
+/// `Host` and the target, so, like `X-Forwarded-For`, none is passed on.
+const ROUTING_OVERRIDES: [&str; 4] = [
+    "forwarded",
+    "x-forwarded-host",
+    "x-original-url",
+    "x-rewrite-url",
+];
+
 /// Header telling the upstream which scheme and key verified the request.
 /// Any incoming copy is removed so a sender cannot forge it (as are the
 /// queue's `X-Hookgate-Delivery-Id` and `X-Hookgate-Attempt`).
@@ -97,7 +110,10 @@ pub fn request(
         crate::queue::ATTEMPT_HEADER,
         "content-length",
         "host",
-    ] {
+    ]
+    .into_iter()
+    .chain(ROUTING_OVERRIDES)
+    {
         req.remove_header(owned);
     }
     req.set_version(http::Version::HTTP_11);

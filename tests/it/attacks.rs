@@ -532,3 +532,38 @@ fn path_parameters_are_refused_so_a_catch_all_cannot_take_a_signed_path() {
     assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
     assert_eq!(up.received()[0].path, "/hooks/a%3Bb");
 }
+
+/// The upstream must not be told another host or path than the one
+/// hookgate matched: frameworks behind a proxy route on `X-Forwarded-Host`,
+/// `Forwarded: host=`, `X-Original-URL`. A sender naming the signed host
+/// there, on a request hookgate routed to the open catch-all, reached the
+/// upstream with them.
+#[test]
+fn headers_that_override_host_or_path_upstream_are_not_passed_on() {
+    let up = Upstream::start();
+    let routes = route(
+        "a-signed",
+        "/",
+        up.addr,
+        &format!("host = \"a.example\"\n[route.verify]\n{GITHUB}"),
+    ) + &route("catch-all", "/", up.addr, "");
+    let gw = Gateway::start(&routes);
+    let resp = raw_request(
+        gw.addr,
+        "POST /hooks/x HTTP/1.1\r\nhost: b.example\r\nx-forwarded-host: a.example\r\n\
+         forwarded: host=a.example;proto=https\r\nx-original-url: /hooks/payments\r\n\
+         x-rewrite-url: /hooks/payments\r\ncontent-length: 2\r\n\r\n",
+        b"{}",
+    );
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    let rec = up.received().pop().unwrap();
+    assert_eq!(rec.header("host").as_deref(), Some("b.example"));
+    for name in [
+        "x-forwarded-host",
+        "forwarded",
+        "x-original-url",
+        "x-rewrite-url",
+    ] {
+        assert_eq!(rec.header(name), None, "{name} reached the upstream");
+    }
+}

@@ -567,3 +567,37 @@ fn headers_that_override_host_or_path_upstream_are_not_passed_on() {
         assert_eq!(rec.header(name), None, "{name} reached the upstream");
     }
 }
+
+/// Express (by default), ASP.NET and IIS route paths without regard to
+/// letter case: `/HOOKS/PAYMENTS` went unauthenticated through the open
+/// catch-all and such an upstream served it from `/hooks/payments`. A path
+/// whose route depends on case is refused; one that routes the same either
+/// way passes.
+#[test]
+fn a_path_whose_route_depends_on_letter_case_is_refused() {
+    let up = Upstream::start();
+    let routes = route(
+        "payments",
+        "/hooks/payments",
+        up.addr,
+        &format!("[route.verify]\n{GITHUB}"),
+    ) + &route("catch-all", "/", up.addr, "");
+    let gw = Gateway::start(&routes);
+    for target in ["/HOOKS/PAYMENTS", "/hooks/Payments", "/Hooks/payments/x"] {
+        let resp = post_raw(&gw, target, "", "{}");
+        assert!(resp.starts_with("HTTP/1.1 400"), "{target}: {resp}");
+        let id = parse_responses(resp.as_bytes())[0]
+            .header("x-request-id")
+            .unwrap()
+            .to_string();
+        let line = gw.wait_access_log(&id);
+        assert!(
+            line["detail"].as_str().unwrap().contains("letter case"),
+            "{target}: {line}"
+        );
+    }
+    assert!(up.received().is_empty(), "{:?}", up.received());
+    let resp = post_raw(&gw, "/Hooks/Other", "", "{}");
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    assert_eq!(up.received()[0].path, "/Hooks/Other");
+}

@@ -192,6 +192,17 @@ impl Config {
     pub fn route_for(&self, host: Option<&str>, path: &str) -> Option<&Arc<Route>> {
         self.routes.iter().find(|r| r.matches(host, path))
     }
+
+    /// The route an upstream that ignores letter case in paths (Express's
+    /// default, ASP.NET, IIS) would pair with `path`: the first whose prefix
+    /// matches it case-insensitively.
+    pub fn route_ignoring_case(&self, host: Option<&str>, path: &str) -> Option<&Arc<Route>> {
+        let path = path.to_ascii_lowercase();
+        self.routes.iter().find(|r| {
+            r.host.as_deref().is_none_or(|want| host == Some(want))
+                && path_matches(&r.path_prefix.to_ascii_lowercase(), &path)
+        })
+    }
 }
 
 #[cfg(test)]

@@ -82,10 +82,23 @@ pub fn admit(
         l.ip.check(ctx.client_ip)?;
     }
 
+    let host_name = host.as_ref().map(|h| h.name.as_str());
     let route = cfg
-        .route_for(host.as_ref().map(|h| h.name.as_str()), &target.path)
+        .route_for(host_name, &target.path)
         .cloned()
         .ok_or_else(|| Rejection::new(Reason::NoRoute, format!("no route for {}", target.path)))?;
+    // `/HOOKS/PAYMENTS` matched the open catch-all while an upstream that
+    // ignores case (Express by default) served it from `/hooks/payments`:
+    // a path whose route depends on letter case has no single safe reading.
+    if cfg
+        .route_ignoring_case(host_name, &target.path)
+        .is_some_and(|r| !Arc::ptr_eq(r, &route))
+    {
+        return Err(Rejection::new(
+            Reason::BadRequest,
+            "route depends on letter case in the path",
+        ));
+    }
     ctx.route = Some(route.clone());
     route.ip.check(ctx.client_ip)?;
 

@@ -440,6 +440,24 @@ pub async fn send(
     Err(last_err)
 }
 
+/// Does this response's body end only when the connection closes? Neither
+/// `Content-Length` nor chunked, and a body allowed (an HTTP/1.0 upstream, or
+/// one that just closes after the body).
+fn ends_by_close(header: &pingora::http::ResponseHeader, session: &Downstream) -> bool {
+    let chunked = header
+        .headers
+        .get(http::header::TRANSFER_ENCODING)
+        .is_some_and(|v| {
+            v.as_bytes()
+                .trim_ascii_end()
+                .to_ascii_lowercase()
+                .ends_with(b"chunked")
+        });
+    let bodiless = matches!(header.status.as_u16(), 204 | 304)
+        || session.req_header().method == http::Method::HEAD;
+    !chunked && !bodiless && !header.headers.contains_key(http::header::CONTENT_LENGTH)
+}
+
 /// Copy the upstream response to the client; on a mid-stream failure close
 /// the client connection so it sees a truncated response rather than a wrong
 /// one. A completely read upstream connection goes back to the pool.
@@ -454,6 +472,9 @@ pub async fn relay(
         return;
     };
     let mut header = upstream_header.clone();
+    // hookgate answers in its own version (RFC 9110 §6.2), never an
+    // HTTP/1.0 upstream's.
+    header.set_version(http::Version::HTTP_11);
     ctx.status = header.status.as_u16();
     // Let pingora frame the body the way the upstream did.
     let framing = header.headers.get(http::header::TRANSFER_ENCODING).cloned();
@@ -465,6 +486,12 @@ pub async fn relay(
     }
     let _ = header.insert_header("x-request-id", ctx.request_id.as_str());
     before_response(session, draining);
+    if ends_by_close(&header, session) {
+        // Relayed the same way: the client learns the end from the close,
+        // so the response must say so (pingora would still say keep-alive)
+        // rather than drop the requests pipelined behind it.
+        session.set_server_keepalive(None);
+    }
     if session
         .write_response_header(Box::new(header))
         .await

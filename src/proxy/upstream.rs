@@ -76,11 +76,25 @@ fn names_to_remove(headers: &HeaderMap, owned: &[&str]) -> Vec<HeaderName> {
 }
 
 /// Fields hookgate sets itself (or never forwards), whatever the client sent.
-const OWNED: [&str; 4] = [
+///
+/// The rest are those through which a sender could make the upstream see
+/// another client, host or path than the ones hookgate saw and matched: applications
+/// behind a proxy believe them (Rails and Express take the request's host
+/// from `X-Forwarded-Host` or `Forwarded: host=`, IIS and older Symfony the
+/// path from `X-Original-URL`/`X-Rewrite-URL`). hookgate is the edge and
+/// matched on `Host` and the target, so, like `X-Forwarded-For` (which
+/// hookgate sets), none is passed on. `X-Real-IP` is nginx's name for the
+/// client address, which IP-based app logic believes.
+const OWNED: [&str; 9] = [
     "expect",
     VERIFIED_HEADER,
     crate::queue::DELIVERY_ID_HEADER,
     crate::queue::ATTEMPT_HEADER,
+    "forwarded",
+    "x-forwarded-host",
+    "x-original-url",
+    "x-rewrite-url",
+    "x-real-ip",
 ];
 
 /// Build the upstream request from the client's header: one copy of it,

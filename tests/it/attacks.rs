@@ -494,3 +494,111 @@ fn trace_logs_carry_no_credentials() {
         assert!(!all.contains(secret.as_str()), "{secret} logged:\n{all}");
     }
 }
+
+/// Tomcat, Jetty and Spring drop `;params` from each path segment before
+/// routing: `/hooks/payments;x` is their `/hooks/payments`, but matched no
+/// signed route here and went unauthenticated through the catch-all.
+#[test]
+fn path_parameters_are_refused_so_a_catch_all_cannot_take_a_signed_path() {
+    let up = Upstream::start();
+    let routes = route(
+        "payments",
+        "/hooks/payments",
+        up.addr,
+        &format!("[route.verify]\n{GITHUB}"),
+    ) + &route("catch-all", "/", up.addr, "");
+    let gw = Gateway::start(&routes);
+    for target in [
+        "/hooks/payments;x",
+        "/hooks/payments;jsessionid=1",
+        "/hooks;x/payments",
+        "/hooks/payments;/",
+    ] {
+        let resp = post_raw(&gw, target, "", "{}");
+        assert!(resp.starts_with("HTTP/1.1 400"), "{target}: {resp}");
+        let id = parse_responses(resp.as_bytes())[0]
+            .header("x-request-id")
+            .unwrap()
+            .to_string();
+        let line = gw.wait_access_log(&id);
+        assert!(
+            line["detail"].as_str().unwrap().contains("path parameter"),
+            "{target}: {line}"
+        );
+    }
+    assert!(up.received().is_empty(), "{:?}", up.received());
+    // An encoded `;` is data, not a parameter: no server splits on it.
+    let resp = post_raw(&gw, "/hooks/a%3Bb", "", "{}");
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    assert_eq!(up.received()[0].path, "/hooks/a%3Bb");
+}
+
+/// The upstream must not be told another host or path than the one
+/// hookgate matched: frameworks behind a proxy route on `X-Forwarded-Host`,
+/// `Forwarded: host=`, `X-Original-URL`. A sender naming the signed host
+/// there, on a request hookgate routed to the open catch-all, reached the
+/// upstream with them.
+#[test]
+fn headers_that_override_host_or_path_upstream_are_not_passed_on() {
+    let up = Upstream::start();
+    let routes = route(
+        "a-signed",
+        "/",
+        up.addr,
+        &format!("host = \"a.example\"\n[route.verify]\n{GITHUB}"),
+    ) + &route("catch-all", "/", up.addr, "");
+    let gw = Gateway::start(&routes);
+    let resp = raw_request(
+        gw.addr,
+        "POST /hooks/x HTTP/1.1\r\nhost: b.example\r\nx-forwarded-host: a.example\r\n\
+         forwarded: host=a.example;proto=https\r\nx-original-url: /hooks/payments\r\n\
+         x-rewrite-url: /hooks/payments\r\nx-real-ip: 10.0.0.1\r\ncontent-length: 2\r\n\r\n",
+        b"{}",
+    );
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    let rec = up.received().pop().unwrap();
+    assert_eq!(rec.header("host").as_deref(), Some("b.example"));
+    for name in [
+        "x-forwarded-host",
+        "forwarded",
+        "x-original-url",
+        "x-rewrite-url",
+        "x-real-ip",
+    ] {
+        assert_eq!(rec.header(name), None, "{name} reached the upstream");
+    }
+}
+
+/// Express (by default), ASP.NET and IIS route paths without regard to
+/// letter case: `/HOOKS/PAYMENTS` went unauthenticated through the open
+/// catch-all and such an upstream served it from `/hooks/payments`. A path
+/// whose route depends on case is refused; one that routes the same either
+/// way passes.
+#[test]
+fn a_path_whose_route_depends_on_letter_case_is_refused() {
+    let up = Upstream::start();
+    let routes = route(
+        "payments",
+        "/hooks/payments",
+        up.addr,
+        &format!("[route.verify]\n{GITHUB}"),
+    ) + &route("catch-all", "/", up.addr, "");
+    let gw = Gateway::start(&routes);
+    for target in ["/HOOKS/PAYMENTS", "/hooks/Payments", "/Hooks/payments/x"] {
+        let resp = post_raw(&gw, target, "", "{}");
+        assert!(resp.starts_with("HTTP/1.1 400"), "{target}: {resp}");
+        let id = parse_responses(resp.as_bytes())[0]
+            .header("x-request-id")
+            .unwrap()
+            .to_string();
+        let line = gw.wait_access_log(&id);
+        assert!(
+            line["detail"].as_str().unwrap().contains("letter case"),
+            "{target}: {line}"
+        );
+    }
+    assert!(up.received().is_empty(), "{:?}", up.received());
+    let resp = post_raw(&gw, "/Hooks/Other", "", "{}");
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    assert_eq!(up.received()[0].path, "/Hooks/Other");
+}

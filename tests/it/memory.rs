@@ -198,3 +198,97 @@ fn peak_memory_under_a_fake_signature_flood_stays_within_the_budget() {
     assert!(up.received().is_empty());
     assert_eq!(gw.metric("hookgate_buffered_body_bytes"), 0.0);
 }
+
+/// The same flood with chunked bodies, which hookgate cannot size in
+/// advance: their buffers grow by doubling, and glibc's adaptive mmap
+/// threshold kept the freed ones resident, so peak RSS reached 1.7 times the
+/// budget (455 MB for 256 MiB under 50 x 49 MiB). Scaled down: 24 senders x
+/// 16 MiB against a 64 MiB budget, each sent whole.
+#[test]
+fn peak_memory_under_a_chunked_fake_signature_flood_stays_within_the_budget() {
+    const BUDGET: u64 = 64 * MIB as u64;
+    const SLACK: u64 = 16 * MIB as u64;
+    const SENDERS: usize = 24;
+    let up = Upstream::start();
+    let gw = Gateway::with_limits(
+        "max_buffered_bytes = \"64MiB\"",
+        &route(
+            "gh",
+            "/hooks/gh",
+            up.addr,
+            "max_body_bytes = \"17MiB\"\n[route.verify]\nscheme = \"github\"\nsecrets = [\"s\"]",
+        ),
+    );
+    fake_signed_chunked_upload(gw.addr, 1000);
+    let idle = vm_hwm(gw.pid());
+    let senders: Vec<_> = (0..SENDERS)
+        .map(|_| {
+            let addr = gw.addr;
+            std::thread::spawn(move || fake_signed_chunked_upload(addr, 16 * MIB))
+        })
+        .collect();
+    for s in senders {
+        s.join().unwrap();
+    }
+    // Every request settles with an outcome (a loaded machine may also see
+    // body timeouts); none may be forwarded.
+    let settled = || -> f64 {
+        gw.metrics()
+            .lines()
+            .filter(|l| l.starts_with("hookgate_requests_total{") && l.contains("route=\"gh\""))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    eventually(Duration::from_secs(60), "every sender answered", || {
+        settled() == (SENDERS + 1) as f64
+    });
+    assert_eq!(
+        gw.metric("hookgate_requests_total{outcome=\"forwarded\",route=\"gh\"}"),
+        0.0
+    );
+    let peak = vm_hwm(gw.pid());
+    eprintln!(
+        "VmHWM: {} KiB idle, {} KiB after {SENDERS} x 16 MiB chunked fake-signature uploads (+{} KiB; budget 64 MiB)",
+        idle >> 10,
+        peak >> 10,
+        (peak - idle) >> 10
+    );
+    assert!(
+        peak - idle < BUDGET + SLACK,
+        "peak RSS grew by {} MiB (idle {} MiB): more than the 64 MiB budget + {} MiB",
+        (peak - idle) >> 20,
+        idle >> 20,
+        SLACK >> 20
+    );
+    assert!(up.received().is_empty());
+    assert_eq!(gw.metric("hookgate_buffered_body_bytes"), 0.0);
+}
+
+/// A chunked body of `size` bytes (1 MiB chunks) with a fake signature, sent
+/// as fast as hookgate reads it; hookgate may answer and close before the
+/// end (503 overloaded), so write errors end the upload quietly.
+fn fake_signed_chunked_upload(addr: std::net::SocketAddr, size: usize) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let fake = format!("sha256={}", "0".repeat(64));
+    let head = format!(
+        "POST /hooks/gh HTTP/1.1\r\nhost: h\r\nx-hub-signature-256: {fake}\r\n\
+         transfer-encoding: chunked\r\n\r\n"
+    );
+    let chunk = vec![b'x'; MIB.min(size)];
+    let mut sent = s.write_all(head.as_bytes());
+    let mut left = size;
+    while sent.is_ok() && left > 0 {
+        let n = chunk.len().min(left);
+        sent = s
+            .write_all(format!("{n:x}\r\n").as_bytes())
+            .and_then(|_| s.write_all(&chunk[..n]))
+            .and_then(|_| s.write_all(b"\r\n"));
+        left -= n;
+    }
+    if sent.and_then(|_| s.write_all(b"0\r\n\r\n")).is_ok() {
+        let _ = s.shutdown(std::net::Shutdown::Write);
+        let mut answer = Vec::new();
+        let _ = s.read_to_end(&mut answer);
+    }
+}

@@ -4,7 +4,7 @@
 //! are exactly those.
 
 use crate::harness::*;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, SystemTime};
 
@@ -221,4 +221,33 @@ fn a_client_leaving_mid_upstream_leaves_nothing_in_flight_or_reserved() {
     let (status, _) = deliver(&gw, "msg_gone", body);
     assert_eq!(status, 200);
     assert_eq!(up.received().len(), 2);
+}
+
+/// An upstream that ends its body by closing (HTTP/1.0 style, no
+/// `Content-Length`): the relayed response said `Connection: keep-alive`,
+/// then hookgate closed, dropping a request pipelined behind it.
+#[test]
+fn a_body_the_upstream_ends_by_closing_is_relayed_with_connection_close() {
+    for answer in [
+        "HTTP/1.0 200 OK\r\ncontent-type: text/plain\r\n\r\nuntil-close",
+        "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\nuntil-close",
+    ] {
+        let up = RawUpstream::start(move |_, _| Reply::Close(answer.as_bytes().to_vec()));
+        let gw = Gateway::start(&route("x", "/hooks/x", up.addr, ""));
+        let req = "POST /hooks/x HTTP/1.1\r\nhost: h\r\ncontent-length: 2\r\n\r\n{}";
+        let mut s = TcpStream::connect(gw.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.write_all(format!("{req}{req}").as_bytes()).unwrap();
+        let mut raw = Vec::new();
+        let _ = s.read_to_end(&mut raw);
+        let raw = String::from_utf8_lossy(&raw).to_ascii_lowercase();
+        assert!(raw.starts_with("http/1.1 200"), "{answer:?}: {raw}");
+        assert!(
+            raw.contains("\r\nconnection: close\r\n"),
+            "{answer:?}: {raw}"
+        );
+        assert!(!raw.contains("keep-alive"), "{answer:?}: {raw}");
+        assert!(raw.ends_with("\r\n\r\nuntil-close"), "{answer:?}: {raw}");
+        assert_eq!(up.received().len(), 1, "the pipelined request was not read");
+    }
 }

@@ -169,6 +169,7 @@ pub fn warnings(cfg: &Config) -> Vec<String> {
             ));
         }
     }
+    w.extend(open_neighbours(cfg));
     for r in &cfg.routes {
         let cert_auth = r
             .client_cert
@@ -222,6 +223,45 @@ pub fn warnings(cfg: &Config) -> Vec<String> {
                 if v.tolerance().is_some_and(|t| t > std::time::Duration::from_secs(3600)) {
                     w.push(format!("route {:?} accepts timestamps more than 1 hour off: captured requests stay replayable that long", r.name));
                 }
+            }
+        }
+    }
+    w
+}
+
+/// Unauthenticated routes that take the paths next to an authenticated
+/// route's prefix on the same upstream.
+///
+/// hookgate matches prefixes segment by segment, so `/hooks/payments.json`
+/// or `/hooks/paymentsX` is not the signed `/hooks/payments` and goes to an
+/// open catch-all; an upstream that matches by plain prefix (nginx's
+/// `location /hooks/payments`) or strips extensions (Rails) serves it from
+/// the payments handler, unsigned. hookgate cannot know how the upstream
+/// routes, so `check` says where this can happen.
+fn open_neighbours(cfg: &Config) -> Vec<String> {
+    let authenticated = |r: &crate::config::Route| {
+        r.verifier.is_some()
+            || r.client_cert
+                .as_ref()
+                .is_some_and(|p| p.requires_certificate())
+    };
+    let mut w = Vec::new();
+    for open in cfg.routes.iter().filter(|r| !authenticated(r)) {
+        for signed in cfg.routes.iter().filter(|r| authenticated(r)) {
+            let covers = open.host.is_none() || open.host == signed.host;
+            let shared = open
+                .upstream
+                .display
+                .iter()
+                .any(|a| signed.upstream.display.contains(a));
+            if covers
+                && shared
+                && crate::config::runtime::path_matches(&open.path_prefix, &signed.path_prefix)
+            {
+                w.push(format!(
+                    "route {:?} (unauthenticated) takes paths next to route {:?} on the same upstream, such as {p}.json or {p}x: make the upstream route {p} exactly (nginx: location = {p}, or a prefix ending in /) so it never serves them from {:?}'s handler",
+                    open.name, signed.name, signed.name, p = signed.path_prefix.trim_end_matches('/'),
+                ));
             }
         }
     }

@@ -171,15 +171,23 @@ impl Route {
 
 /// Segment-aware prefix match: `/a/b` matches `/a/b`, `/a/b/`, `/a/b/c`, `/a/b?x`, not `/a/bc`.
 pub fn path_matches(prefix: &str, path: &str) -> bool {
-    match path.strip_prefix(prefix) {
-        None => false,
-        Some(rest) => {
-            prefix.ends_with('/')
-                || rest.is_empty()
-                || rest.starts_with('/')
-                || rest.starts_with('?')
-        }
-    }
+    path.as_bytes()
+        .strip_prefix(prefix.as_bytes())
+        .is_some_and(|rest| ends_segment(prefix, rest))
+}
+
+/// [`path_matches`] without regard to ASCII letter case (no allocation: it
+/// runs for every request).
+fn path_matches_ignoring_case(prefix: &str, path: &str) -> bool {
+    let (prefix_b, path_b) = (prefix.as_bytes(), path.as_bytes());
+    path_b.len() >= prefix_b.len()
+        && path_b[..prefix_b.len()].eq_ignore_ascii_case(prefix_b)
+        && ends_segment(prefix, &path_b[prefix_b.len()..])
+}
+
+/// Does a match of `prefix` end on a segment boundary, `rest` following it?
+fn ends_segment(prefix: &str, rest: &[u8]) -> bool {
+    prefix.ends_with('/') || matches!(rest.first(), None | Some(b'/' | b'?'))
 }
 
 impl Config {
@@ -197,17 +205,16 @@ impl Config {
     /// default, ASP.NET, IIS) would pair with `path`: the first whose prefix
     /// matches it case-insensitively.
     pub fn route_ignoring_case(&self, host: Option<&str>, path: &str) -> Option<&Arc<Route>> {
-        let path = path.to_ascii_lowercase();
         self.routes.iter().find(|r| {
             r.host.as_deref().is_none_or(|want| host == Some(want))
-                && path_matches(&r.path_prefix.to_ascii_lowercase(), &path)
+                && path_matches_ignoring_case(&r.path_prefix, path)
         })
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::path_matches;
+    use super::{path_matches, path_matches_ignoring_case};
 
     #[test]
     fn prefix_is_segment_aware() {
@@ -218,5 +225,20 @@ mod tests {
         assert!(path_matches("/", "/anything"));
         assert!(path_matches("/hooks/", "/hooks/x"));
         assert!(!path_matches("/hooks/github", "/hooks"));
+    }
+
+    #[test]
+    fn case_blind_match_keeps_segment_boundaries() {
+        assert!(path_matches_ignoring_case("/hooks/github", "/HOOKS/GitHub"));
+        assert!(path_matches_ignoring_case(
+            "/hooks/github",
+            "/Hooks/github/x?a"
+        ));
+        assert!(!path_matches_ignoring_case(
+            "/hooks/github",
+            "/HOOKS/GITHUBX"
+        ));
+        assert!(!path_matches_ignoring_case("/hooks/github", "/hooks"));
+        assert!(path_matches_ignoring_case("/", "/A"));
     }
 }

@@ -95,6 +95,48 @@ fn check_warns_about_inline_secrets_and_wide_tolerance() {
     );
 }
 
+/// An open catch-all next to a signed route on the same upstream takes
+/// `/hooks/payments.json` and `/hooks/paymentsX` (not the signed route's
+/// paths, segment by segment), which nginx's `location /hooks/payments` or
+/// Rails serve from the payments handler: `check` says so, naming both.
+#[test]
+fn check_warns_when_an_open_route_takes_paths_next_to_a_signed_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let up: std::net::SocketAddr = "127.0.0.1:3000".parse().unwrap();
+    let other: std::net::SocketAddr = "127.0.0.1:3001".parse().unwrap();
+    let text = base_config(
+        dir.path(),
+        "127.0.0.1:1".parse().unwrap(),
+        "127.0.0.1:2".parse().unwrap(),
+        "",
+        "",
+    ) + &route(
+        "payments",
+        "/hooks/payments",
+        up,
+        "[route.verify]\nscheme = \"github\"\nsecrets = [\"env:GH\"]",
+    ) + &route("elsewhere", "/hooks/other", other, "")
+        + &route("catch-all", "/", up, "");
+    let p = write(dir.path(), &text);
+    let out = Command::new(bin())
+        .args(["check", "-c"])
+        .arg(&p)
+        .env("GH", "s")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("warning: route \"catch-all\" (unauthenticated) takes paths next to route \"payments\" on the same upstream, such as /hooks/payments.json"),
+        "{text}"
+    );
+    // An open route on another upstream, or one that covers no signed prefix, is no such risk.
+    assert!(
+        !text.contains("route \"elsewhere\" (unauthenticated) takes"),
+        "{text}"
+    );
+}
+
 #[test]
 fn check_reports_file_key_and_line_and_fails() {
     let dir = tempfile::tempdir().unwrap();

@@ -42,6 +42,13 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::io::AsyncReadExt;
+
+/// How long a closing connection keeps discarding what its client still
+/// sends, so that the client reads hookgate's answer (see [`linger`]).
+pub const LINGER_TIME: Duration = Duration::from_secs(5);
+/// Read size while lingering.
+const LINGER_BUF: usize = 16 * 1024;
 
 /// How long a connection accepted before the listeners closed may take to send
 /// its request. Covers a TLS handshake plus a request from a distant sender.
@@ -198,12 +205,18 @@ impl Edge {
                 HeaderRead::Request => self.gateway.serve(&mut session, conn).await,
                 HeaderRead::Refused(r) => {
                     self.gateway.refuse_header(&mut session, conn, r).await;
+                    meter.uncap();
+                    linger(session).await;
                     return;
                 }
                 HeaderRead::Gone(gone) => {
                     self.closed(&session, gone, &limits);
                     return;
                 }
+            }
+            if !session.will_keepalive() && !session.is_body_done() {
+                linger(session).await;
+                return;
             }
             match session.reuse().await {
                 Ok(Some(next)) => (stream, pipelined) = next.into_parts(),
@@ -238,6 +251,23 @@ impl Edge {
             Gone::Closed | Gone::Shutdown => {}
         }
     }
+}
+
+/// Close a connection whose client may still be sending (a body refused
+/// before it was read, a header refused while it arrived): send FIN, then
+/// read and discard until the client closes, for at most [`LINGER_TIME`].
+///
+/// Closing a socket with unread bytes makes the kernel send a reset, and a
+/// client still writing its body then sees the reset instead of hookgate's
+/// `413`, `503 overloaded` or `431` (nginx's lingering close, for the same
+/// reason). It costs no memory (one small buffer) and the connection keeps
+/// its `max_connections` slot meanwhile.
+async fn linger(mut session: Downstream) {
+    session.shutdown().await;
+    let mut stream = session.into_inner();
+    let mut buf = vec![0u8; LINGER_BUF];
+    let discard = async { while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {} };
+    let _ = pingora::time::timeout(LINGER_TIME, discard).await;
 }
 
 /// The verified client identity of a TLS connection, if any.

@@ -142,3 +142,56 @@ fn tls_handshakes_are_bounded_by_header_timeout_and_counted() {
     assert_eq!(rec.header("x-forwarded-proto").as_deref(), Some("https"));
     assert_eq!(rec.body, b"over tls");
 }
+
+/// A client that sends its whole upload before reading (most HTTP
+/// libraries, which give up on a failed write) must get to read hookgate's
+/// refusal: closing a socket with unread bytes resets the connection, the
+/// client's next write fails, and it reports a broken connection instead of
+/// the answer. Both early refusals: a declared body over `max_body_bytes`
+/// (413, before any body byte) and a header over `max_header_bytes` (431,
+/// mid-header).
+#[test]
+fn a_client_still_sending_reads_the_refusal_not_a_reset() {
+    let up = Upstream::start();
+    let gw = Gateway::with_limits(
+        "max_header_bytes = \"8KiB\"",
+        &route(
+            "small",
+            "/hooks/small",
+            up.addr,
+            "max_body_bytes = \"1KiB\"",
+        ),
+    );
+    let pad = format!("x-pad: {}\r\n", "p".repeat(1000));
+    let uploads = [
+        (
+            "413",
+            "POST /hooks/small HTTP/1.1\r\nhost: h\r\ncontent-length: 8388608\r\n\r\n".to_string(),
+            vec![b'x'; 8 << 20],
+        ),
+        (
+            "431",
+            "POST /hooks/small HTTP/1.1\r\nhost: h\r\n".to_string(),
+            pad.repeat(4096).into_bytes(),
+        ),
+    ];
+    for (status, head, rest) in uploads {
+        let mut s = TcpStream::connect(gw.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let sent = s
+            .write_all(head.as_bytes())
+            .and_then(|_| rest.chunks(64 * 1024).try_for_each(|c| s.write_all(c)));
+        let mut answer = Vec::new();
+        let read = s.read_to_end(&mut answer);
+        let text = String::from_utf8_lossy(&answer);
+        assert!(
+            sent.is_ok(),
+            "the upload broke off ({sent:?}) before {status} could be read"
+        );
+        assert!(
+            text.starts_with(&format!("HTTP/1.1 {status}")),
+            "expected {status}, read {read:?}: {text}"
+        );
+    }
+    assert!(up.received().is_empty());
+}

@@ -920,6 +920,11 @@ fn the_queue_recovers_by_itself_once_the_disk_has_room_again() {
     }
     let mut acked = acked.into_inner().unwrap();
     assert!(!acked.is_empty());
+    // The workers cannot lease either (the upstream is down, so they keep
+    // trying): counted for the store-errors alert.
+    eventually(Duration::from_secs(20), "a counted store error", || {
+        metric_value(&g.metrics(), "hookgate_queue_store_errors_total") > 0.0
+    });
     // Room again: lift the limit of the running process.
     let pid = g.child.as_ref().unwrap().id().to_string();
     let lifted = std::process::Command::new("prlimit")

@@ -203,3 +203,94 @@ fn open_database(
         )))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use redb::TableDefinition;
+
+    const T: TableDefinition<u64, u64> = TableDefinition::new("t");
+
+    fn prepare(db: &Database) -> Result<(), String> {
+        let txn = db.begin_write().map_err(|e| e.to_string())?;
+        txn.open_table(T).map_err(|e| e.to_string())?;
+        txn.commit().map_err(|e| e.to_string())
+    }
+
+    fn disk_full() -> redb::Error {
+        redb::Error::Io(std::io::Error::other("No space left on device"))
+    }
+
+    /// Poll `get` until it hands out a database, within a bounded deadline.
+    fn reopened(file: &RedbFile) -> Arc<Database> {
+        let deadline = Instant::now() + REOPEN_PAUSE * 20;
+        loop {
+            match file.get() {
+                Ok(db) => return db,
+                Err(e) => assert!(Instant::now() < deadline, "not reopened: {e}"),
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    #[test]
+    fn a_retired_file_is_reopened_only_once_its_readers_let_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = RedbFile::open(&dir.path().join("q.redb"), 1 << 20, prepare).unwrap();
+        let first = file.get().unwrap();
+        let txn = first.begin_write().unwrap();
+        txn.open_table(T).unwrap().insert(1, 42).unwrap();
+        txn.commit().unwrap();
+
+        // A reader still holds the failed handle: nothing is reopened (its
+        // file lock would make the open fail), callers are told unavailable.
+        file.failed(&first, &disk_full());
+        let refused = file.get().map(|_| ()).unwrap_err();
+        assert!(
+            matches!(&refused, QueueError::Unavailable(m) if m.contains("No space left on device")),
+            "{refused}"
+        );
+        let held = first.clone();
+        drop(first);
+        assert!(file.get().is_err(), "still held by a reader");
+        drop(held);
+
+        let second = reopened(&file);
+        let read = second.begin_read().unwrap();
+        assert_eq!(
+            read.open_table(T)
+                .unwrap()
+                .get(1)
+                .unwrap()
+                .map(|v| v.value()),
+            Some(42),
+            "the committed data is intact"
+        );
+    }
+
+    #[test]
+    fn a_second_report_of_the_same_failure_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = RedbFile::open(&dir.path().join("q.redb"), 1 << 20, prepare).unwrap();
+        let (a, b) = (file.get().unwrap(), file.get().unwrap());
+        file.failed(&a, &disk_full());
+        // Another reader of the same handle fails too, later: the file is
+        // already retired, the reason stays the first one.
+        file.failed(&b, &redb::Error::Io(std::io::Error::other("second")));
+        let why = file.get().map(|_| ()).unwrap_err().to_string();
+        assert!(
+            why.contains("No space left on device") && !why.contains("second"),
+            "{why}"
+        );
+        drop((a, b));
+        let reopened = reopened(&file);
+        // And a failure that is not an I/O error does not retire the file.
+        file.failed(&reopened, &redb::Error::TableDoesNotExist("t".into()));
+        assert!(Arc::ptr_eq(&file.get().unwrap(), &reopened));
+        // Nor does a late report about the old handle (none can exist while
+        // a reader holds it, but the check is by identity, not by time).
+        let other = Arc::new(Database::create(dir.path().join("other.redb")).unwrap());
+        file.failed(&other, &disk_full());
+        assert!(Arc::ptr_eq(&file.get().unwrap(), &reopened));
+    }
+}

@@ -10,7 +10,9 @@ SHELL := /bin/bash
 CARGO ?= cargo
 CONFIG ?= conf/hookgate.toml
 BUILD_PKGS := cmake
-TEST_PKGS := redis-server prometheus
+# util-linux: prlimit, which the durable tests use to simulate a full disk
+# (essential on Debian today; listed so a slimmer image still gets it).
+TEST_PKGS := redis-server prometheus util-linux
 BENCH_PKGS := nginx-light libnginx-mod-http-js wrk redis-server openssl python3
 # Open-loop load generator (wrk2 is not packaged by Debian); pinned for repeatable runs.
 OHA_VERSION := 1.16.0

@@ -20,7 +20,12 @@
 //! with [`super::stored_size`]; the count lives in the file next to the
 //! data, so it is exact after a crash. redb adds page overhead on top (see
 //! the `queue` benchmark for bytes on disk per delivery).
+//!
+//! **The file** is opened and, after an I/O error such as a full disk,
+//! reopened by [`RedbFile`]: the store recovers on its own once the disk has
+//! room again, and refuses an empty or damaged file at start.
 
+use super::redb_file::RedbFile;
 use super::{
     from_millis, headers, stored_size, to_millis, DeliveryId, DeliveryState, Lease, LeaseHandle,
     LeaseResult, NewDelivery, QueueError, QueueStore, QueuedDelivery, RetryTarget, RouteStats,
@@ -116,7 +121,7 @@ struct Command {
 
 /// The redb-backed store.
 pub struct EmbeddedStore {
-    db: Arc<Database>,
+    db: Arc<RedbFile>,
     writer: Option<mpsc::Sender<Command>>,
     thread: Option<std::thread::JoinHandle<()>>,
     leases: Arc<Mutex<HashSet<u128>>>,
@@ -175,27 +180,7 @@ fn unavailable(e: impl std::fmt::Display) -> QueueError {
 impl EmbeddedStore {
     /// Open (or create) the queue file. Blocking: call from a blocking context.
     pub fn open(path: &Path, max_bytes: u64) -> Result<Self, QueueError> {
-        let open_err = |message: String| QueueError::Open {
-            path: path.display().to_string(),
-            message,
-        };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| open_err(format!("cannot create directory: {e}")))?;
-        }
-        let db = Database::builder()
-            .set_cache_size(CACHE_BYTES)
-            .create(path)
-            .map_err(|e| match e {
-                redb::DatabaseError::DatabaseAlreadyOpen => {
-                    QueueError::InUse(path.display().to_string())
-                }
-                e => open_err(e.to_string()),
-            })?;
-        let txn = db.begin_write().map_err(|e| open_err(e.to_string()))?;
-        create_tables(&txn).map_err(|e| open_err(e.to_string()))?;
-        txn.commit().map_err(|e| open_err(e.to_string()))?;
-        let db = Arc::new(db);
+        let db = Arc::new(RedbFile::open(path, CACHE_BYTES, create_tables)?);
         let commits = Arc::new(AtomicU64::new(0));
         let signal = Arc::new(Notify::new());
         let (tx, rx) = mpsc::channel(CHANNEL);
@@ -204,7 +189,10 @@ impl EmbeddedStore {
             std::thread::Builder::new()
                 .name("hookgate-queue-writer".into())
                 .spawn(move || writer_loop(&db, rx, max_bytes, &commits, &signal))
-                .map_err(|e| open_err(format!("cannot start writer thread: {e}")))?
+                .map_err(|e| QueueError::Open {
+                    path: path.display().to_string(),
+                    message: format!("cannot start writer thread: {e}"),
+                })?
         };
         Ok(EmbeddedStore {
             db,
@@ -248,13 +236,18 @@ impl EmbeddedStore {
         &self,
         f: impl FnOnce(&Database) -> Result<T, DbError> + Send + 'static,
     ) -> Result<T, QueueError> {
-        let db = self.db.clone();
-        let task = tokio::task::spawn_blocking(move || f(&db));
+        let file = self.db.clone();
+        let task = tokio::task::spawn_blocking(move || {
+            let db = file.get()?;
+            f(&db).map_err(|e| {
+                file.failed(&db, &e.0);
+                unavailable(e)
+            })
+        });
         tokio::time::timeout(self.deadline, task)
             .await
             .map_err(|_| unavailable("read deadline exceeded"))?
             .map_err(unavailable)?
-            .map_err(unavailable)
     }
 }
 
@@ -269,20 +262,26 @@ impl Drop for EmbeddedStore {
     }
 }
 
-fn create_tables(txn: &WriteTransaction) -> Result<(), DbError> {
-    txn.open_table(META)?;
-    txn.open_table(BODIES)?;
-    txn.open_table(DUE)?;
-    txn.open_table(OPEN)?;
-    txn.open_table(DEAD)?;
-    txn.open_table(COUNTERS)?;
-    Ok(())
+/// Create the tables a new file lacks, in one committed transaction.
+fn create_tables(db: &Database) -> Result<(), String> {
+    let create = || -> Result<(), DbError> {
+        let txn = db.begin_write()?;
+        txn.open_table(META)?;
+        txn.open_table(BODIES)?;
+        txn.open_table(DUE)?;
+        txn.open_table(OPEN)?;
+        txn.open_table(DEAD)?;
+        txn.open_table(COUNTERS)?;
+        txn.commit()?;
+        Ok(())
+    };
+    create().map_err(|e| e.to_string())
 }
 
 // === the writer ===
 
 fn writer_loop(
-    db: &Database,
+    file: &RedbFile,
     mut rx: mpsc::Receiver<Command>,
     max_bytes: u64,
     commits: &AtomicU64,
@@ -296,15 +295,19 @@ fn writer_loop(
                 Err(_) => break,
             }
         }
-        let results = match apply_batch(db, &batch, max_bytes) {
+        let applied = file.get().and_then(|db| {
+            apply_batch(&db, &batch, max_bytes).map_err(|e| {
+                tracing::error!(error = %e, "queue store write failed; nothing in the batch was stored");
+                file.failed(&db, &e.0);
+                unavailable(e)
+            })
+        });
+        let results = match applied {
             Ok(results) => {
                 commits.fetch_add(1, Ordering::Relaxed);
                 results
             }
-            Err(e) => {
-                tracing::error!(error = %e, "queue store write failed; nothing in the batch was stored");
-                batch.iter().map(|_| Err(unavailable(&e))).collect()
-            }
+            Err(e) => batch.iter().map(|_| Err(e.clone())).collect(),
         };
         let wake = batch
             .iter()

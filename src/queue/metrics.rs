@@ -5,7 +5,7 @@
 //! [`super::policy::result_label`].
 
 use super::{StateFilter, Stats};
-use prometheus::{GaugeVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
+use prometheus::{GaugeVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
 
 /// Every `result` label value, so each series exists from the start.
 const RESULTS: [&str; 5] = [
@@ -30,6 +30,10 @@ pub struct QueueMetrics {
     pub store_bytes: IntGauge,
     /// The `max_bytes` budget, so alerts need no copy of the config.
     pub store_max_bytes: IntGauge,
+    /// Store calls of the workers that failed (lease, record an attempt,
+    /// extend a lease, stats): while they fail, nothing is delivered. The
+    /// request path's failures are rejections (`queue_unavailable`).
+    pub store_errors: IntCounter,
 }
 
 impl QueueMetrics {
@@ -74,6 +78,10 @@ impl QueueMetrics {
                 "hookgate_queue_store_max_bytes",
                 "The queue store's max_bytes budget.",
             )?,
+            store_errors: IntCounter::new(
+                "hookgate_queue_store_errors_total",
+                "Queue store calls of the delivery workers that failed.",
+            )?,
         };
         registry.register(Box::new(m.depth.clone()))?;
         registry.register(Box::new(m.oldest_age.clone()))?;
@@ -81,6 +89,7 @@ impl QueueMetrics {
         registry.register(Box::new(m.dead_letters.clone()))?;
         registry.register(Box::new(m.store_bytes.clone()))?;
         registry.register(Box::new(m.store_max_bytes.clone()))?;
+        registry.register(Box::new(m.store_errors.clone()))?;
         for r in routes {
             for s in [StateFilter::Pending, StateFilter::Dead] {
                 m.depth.with_label_values(&[r.as_str(), s.as_str()]);

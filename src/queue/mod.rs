@@ -33,6 +33,7 @@ pub mod headers;
 pub mod metrics;
 pub mod ops;
 pub mod policy;
+pub mod redb_file;
 pub mod redis;
 pub mod service;
 pub mod worker;

@@ -103,6 +103,15 @@ struct Shared {
     metrics: Option<Arc<QueueMetrics>>,
 }
 
+impl Shared {
+    /// Count a failed store call (`hookgate_queue_store_errors_total`).
+    fn store_failed(&self) {
+        if let Some(m) = &self.metrics {
+            m.store_errors.inc();
+        }
+    }
+}
+
 impl WorkerPool {
     /// Start `concurrency` workers per route, plus a task publishing stats
     /// when `metrics` is given. Call from within a tokio runtime.
@@ -161,6 +170,7 @@ async fn worker(shared: Arc<Shared>, route: Arc<QueueRoute>, mut stop: watch::Re
                 .and_then(|t| t.duration_since(SystemTime::now()).ok())
                 .map_or(IDLE_POLL, |d| d.min(IDLE_POLL)),
             Err(e) => {
+                shared.store_failed();
                 tracing::warn!(route = %route.name, error = %e, "queue: cannot lease");
                 ERROR_PAUSE
             }
@@ -212,7 +222,7 @@ async fn attempt(shared: &Shared, route: &QueueRoute, lease: Lease) {
         Decision::Dead { reason } => return settle_dead(shared, route, lease, reason, now).await,
     };
     if let Err(e) = settled {
-        unsettled(route, id, &e);
+        unsettled(shared, route, id, &e);
     }
 }
 
@@ -232,13 +242,14 @@ async fn settle_dead(
             .inc();
     }
     if let Err(e) = shared.store.dead_letter(lease, &reason, now).await {
-        unsettled(route, id, &e);
+        unsettled(shared, route, id, &e);
     }
 }
 
 /// The lease was dropped unsettled: the delivery comes back (at once on the
 /// embedded store, after claim_idle on Redis) and is tried again.
-fn unsettled(route: &QueueRoute, id: super::DeliveryId, e: &super::QueueError) {
+fn unsettled(shared: &Shared, route: &QueueRoute, id: super::DeliveryId, e: &super::QueueError) {
+    shared.store_failed();
     tracing::warn!(route = %route.name, delivery_id = %id, error = %e, "queue: cannot record the attempt; it will be retried");
 }
 
@@ -265,6 +276,7 @@ async fn deliver_holding(
             r = &mut call => return r.unwrap_or(DeliveryResult { result: AttemptResult::Timeout, retry_after: None }),
             _ = tick.tick() => {
                 if let Err(e) = shared.store.touch(lease).await {
+                    shared.store_failed();
                     tracing::warn!(route, delivery_id = %out.delivery_id, error = %e, "queue: cannot extend lease");
                 }
             }
@@ -279,7 +291,10 @@ async fn publish_stats(shared: Arc<Shared>, routes: Vec<String>, mut stop: watch
     while !*stop.borrow() {
         match shared.store.stats(&routes, SystemTime::now()).await {
             Ok(s) => metrics.observe(&s),
-            Err(e) => tracing::warn!(error = %e, "queue: cannot read stats"),
+            Err(e) => {
+                metrics.store_errors.inc();
+                tracing::warn!(error = %e, "queue: cannot read stats");
+            }
         }
         tokio::select! {
             _ = tokio::time::sleep(STATS_INTERVAL) => {}

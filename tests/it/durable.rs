@@ -40,12 +40,17 @@ struct Answer {
 
 /// POST `body` to the gateway, signed as GitHub would sign it.
 fn send(g: &Gateway, body: &[u8]) -> Answer {
+    try_send(g, body).expect("an answer")
+}
+
+/// [`send`], or `None` when no answer came (the gateway died mid-request).
+fn try_send(g: &Gateway, body: &[u8]) -> Option<Answer> {
     let v = signer(VERIFY);
     let mut req = client().post(g.url("/hooks/gh")).body(body.to_vec());
     for (k, val) in sign(&v, "/hooks/gh", "application/json", body, SystemTime::now()) {
         req = req.header(k, val);
     }
-    let resp = req.send().unwrap();
+    let resp = req.send().ok()?;
     let header = |n: &str| {
         resp.headers()
             .get(n)
@@ -53,13 +58,51 @@ fn send(g: &Gateway, body: &[u8]) -> Answer {
     };
     let (retry_after, request_id) = (header("retry-after"), header("x-request-id").unwrap());
     let status = resp.status().as_u16();
-    let json = serde_json::from_slice(&resp.bytes().unwrap()).unwrap_or_default();
-    Answer {
+    let json = serde_json::from_slice(&resp.bytes().ok()?).unwrap_or_default();
+    Some(Answer {
         status,
         json,
         retry_after,
         request_id,
-    }
+    })
+}
+
+/// Delivery id → (body, request id) of every acknowledged delivery.
+type Acked = HashMap<String, (Vec<u8>, String)>;
+
+/// Send distinct deliveries (`body(i)` for `i` below `limit`) from 8
+/// threads at once, so they share group commits, recording each
+/// acknowledged one in `acked` as it comes; stop at the first one not
+/// acknowledged (the others finish the request they have in flight).
+/// Returns the answers that were not `202` (`None`: no answer at all).
+fn send_until_refused(g: &Gateway, limit: usize, acked: &Mutex<Acked>) -> Vec<Option<Answer>> {
+    let stop = AtomicBool::new(false);
+    let refused = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for t in 0..8 {
+            let (stop, refused) = (&stop, &refused);
+            s.spawn(move || {
+                for i in (t..limit).step_by(8) {
+                    if stop.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    let b = body(i);
+                    match try_send(g, &b) {
+                        Some(a) if a.status == 202 => {
+                            let id = a.json["delivery_id"].as_str().unwrap().to_string();
+                            acked.lock().unwrap().insert(id, (b, a.request_id));
+                        }
+                        other => {
+                            stop.store(true, Ordering::SeqCst);
+                            refused.lock().unwrap().push(other);
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    refused.into_inner().unwrap()
 }
 
 /// Send `count` distinct deliveries from 8 threads; every one must be
@@ -135,6 +178,117 @@ fn acknowledged_deliveries_survive_kill_9_and_arrive_byte_exact() {
         g.metrics()
             .contains("hookgate_queue_depth{route=\"gh\",state=\"pending\"} 0")
     });
+}
+
+#[test]
+fn kill_9_during_group_commits_loses_nothing_acknowledged() {
+    // Unlike the test above, the process dies while 8 senders are still
+    // sending: some group commits are in flight, some answers unsent.
+    let port = free_port();
+    let mut g = Gateway::start(&(queued_route(&format!("127.0.0.1:{port}"), "") + EMBEDDED));
+    let pid = g.child.as_ref().unwrap().id().to_string();
+    let acked = Mutex::new(HashMap::new());
+    let ended = std::thread::scope(|s| {
+        s.spawn(|| {
+            eventually(Duration::from_secs(60), "300 acknowledged", || {
+                acked.lock().unwrap().len() >= 300
+            });
+            let killed = std::process::Command::new("kill")
+                .args(["-9", &pid])
+                .status()
+                .unwrap();
+            assert!(killed.success());
+        });
+        send_until_refused(&g, 100_000, &acked)
+    });
+    assert!(
+        ended.iter().all(Option::is_none),
+        "the senders stopped only because the gateway died"
+    );
+    let acked = acked.into_inner().unwrap();
+    g.kill9();
+    g.restart(&[]);
+    let up = Upstream::on(port, Behaviour::default());
+    let (twice, unacked) = all_acknowledged_arrive(&up, &acked);
+    println!(
+        "kill -9 under load: {} acknowledged, all arrived, {twice} twice; {unacked} stored but unacknowledged",
+        acked.len(),
+    );
+    assert_eq!(twice, 0);
+}
+
+/// [`all_arrive`] when the sender may have lost answers: deliveries stored
+/// but not acknowledged may arrive too, and then byte-exact, as sent.
+/// Returns how many acknowledged ones arrived twice, and how many
+/// unacknowledged ones arrived.
+fn all_acknowledged_arrive(up: &Upstream, acked: &Acked) -> (usize, usize) {
+    let ours = |r: &Recorded| acked.contains_key(&r.header("x-hookgate-delivery-id").unwrap());
+    let twice = all_arrive(
+        || up.received().into_iter().filter(ours).collect(),
+        acked,
+        Duration::from_secs(120),
+    );
+    let unacked: Vec<Recorded> = up.received().into_iter().filter(|r| !ours(r)).collect();
+    for r in &unacked {
+        let text = String::from_utf8_lossy(&r.body);
+        let i: usize = text["{\"delivery\":".len()..]
+            .split(',')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(
+            r.body,
+            body(i),
+            "an unacknowledged delivery arrived byte-exact"
+        );
+    }
+    (twice, unacked.len())
+}
+
+#[test]
+fn a_redis_restart_under_load_loses_nothing_acknowledged() {
+    let mut redis = RedisServer::start_persistent();
+    let port = free_port();
+    let store = format!(
+        "[queue]\nstore = \"redis\"\nredis_url = \"{}\"\nclaim_idle = \"1s\"\n",
+        redis.url()
+    );
+    // The app is up: workers are delivering (leases in flight) when Redis dies.
+    let up = Upstream::on(port, Behaviour::default());
+    let g = Gateway::start(&(queued_route(&format!("127.0.0.1:{port}"), "") + &store));
+    let acked = Mutex::new(HashMap::new());
+    let ended = std::thread::scope(|s| {
+        s.spawn(|| {
+            eventually(Duration::from_secs(60), "150 acknowledged", || {
+                acked.lock().unwrap().len() >= 150
+            });
+            redis.kill();
+        });
+        send_until_refused(&g, 100_000, &acked)
+    });
+    for a in &ended {
+        let a = a.as_ref().expect("an answer within the store deadline");
+        assert_eq!(
+            (a.status, a.json["error"].as_str()),
+            (503, Some("queue_unavailable")),
+            "{}",
+            a.json
+        );
+    }
+    // Redis comes back with its AOF: hookgate reconnects by itself.
+    redis.restart();
+    let mut acked = acked.into_inner().unwrap();
+    let again = eventually_answer(|| send(&g, &body(1_000_000)), 202);
+    let id = again.json["delivery_id"].as_str().unwrap().to_string();
+    acked.insert(id, (body(1_000_000), again.request_id));
+    let (twice, unacked) = all_acknowledged_arrive(&up, &acked);
+    // Twice is possible here: an attempt that ended while Redis was down
+    // could not be recorded, so it is delivered again.
+    println!(
+        "Redis restart under load: {} acknowledged, all arrived, {twice} twice; {unacked} stored but unacknowledged",
+        acked.len()
+    );
 }
 
 #[test]
@@ -643,17 +797,7 @@ fn a_store_that_cannot_keep_deliveries_refuses_to_start() {
             .output()
             .unwrap();
         assert!(check.status.success(), "check only validates the file");
-        let run = std::process::Command::new(bin())
-            .args(["run", "-c"])
-            .arg(&config)
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&run.stderr);
-        assert_eq!(run.status.code(), Some(1), "{err}");
-        assert!(
-            err.contains("hookgate: cannot start: ") && err.contains(says),
-            "{err}"
-        );
+        refuses_to_start(&config, says);
     }
 }
 
@@ -807,4 +951,114 @@ fn a_route_switched_back_to_direct_still_delivers_what_it_queued() {
         Duration::from_secs(30),
     );
     assert_eq!(twice, 0);
+}
+
+/// Start hookgate on `config` and expect it to refuse: exit 1, within a
+/// bounded time, with `says` in its reason on stderr.
+fn refuses_to_start(config: &std::path::Path, says: &str) {
+    let mut run = std::process::Command::new(bin())
+        .args(["run", "-c"])
+        .arg(config)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = run.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = run.kill();
+            let _ = run.wait();
+            panic!("hookgate started instead of refusing with {says:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut run.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("hookgate: cannot start: ") && err.contains(says),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_damaged_queue_file_refuses_to_start_and_loses_nothing() {
+    let port = free_port();
+    let mut g = Gateway::start(&(queued_route(&format!("127.0.0.1:{port}"), "") + EMBEDDED));
+    let acked = acknowledge(&g, 20);
+    g.kill9();
+    let file = g.dir.path().join("queue.redb");
+    let kept = std::fs::read(&file).unwrap();
+    // An empty file would be taken for a new queue: every delivery silently gone.
+    std::fs::write(&file, b"").unwrap();
+    refuses_to_start(&g.config, "the file exists but is empty (truncated?)");
+    // A truncated file makes redb assert while opening it.
+    std::fs::write(&file, &kept[..kept.len() / 2]).unwrap();
+    refuses_to_start(&g.config, "the file is damaged (truncated or corrupted)");
+    // The operator restores it: everything acknowledged is delivered.
+    std::fs::write(&file, &kept).unwrap();
+    g.restart(&[]);
+    let up = Upstream::on(port, Behaviour::default());
+    all_arrive(|| up.received(), &acked, Duration::from_secs(60));
+}
+
+#[test]
+fn the_queue_recovers_by_itself_once_the_disk_has_room_again() {
+    let port = free_port();
+    let mut g = Gateway::start(&(queued_route(&format!("127.0.0.1:{port}"), "") + EMBEDDED));
+    // The same instance, but its files may not grow past 3 MiB: writing the
+    // queue file fails as on a full disk (EFBIG; SIGXFSZ ignored, as a
+    // database server would).
+    let limit = "trap '' XFSZ; exec prlimit --fsize=3145728: -- \"$@\"";
+    g.restart_under(&["sh", "-c", limit, "sh"], &[]);
+    // Concurrent senders: the write that fails is a group commit of several,
+    // and none of them may be acknowledged (all_arrive below checks that
+    // every 202 is delivered).
+    let acked = Mutex::new(HashMap::new());
+    let refused = send_until_refused(&g, 20_000, &acked);
+    assert!(!refused.is_empty(), "the file size limit is reached");
+    for a in &refused {
+        let a = a.as_ref().expect("an answer");
+        assert_eq!(
+            (a.status, a.json["error"].as_str(), a.retry_after.as_deref()),
+            (503, Some("queue_unavailable"), Some("5")),
+            "{}",
+            a.json
+        );
+    }
+    let mut acked = acked.into_inner().unwrap();
+    assert!(!acked.is_empty());
+    // The workers cannot lease either (the upstream is down, so they keep
+    // trying): counted for the store-errors alert.
+    eventually(Duration::from_secs(20), "a counted store error", || {
+        metric_value(&g.metrics(), "hookgate_queue_store_errors_total") > 0.0
+    });
+    // Room again: lift the limit of the running process.
+    let pid = g.child.as_ref().unwrap().id().to_string();
+    let lifted = std::process::Command::new("prlimit")
+        .args(["--pid", &pid, "--fsize=unlimited:"])
+        .status()
+        .unwrap();
+    assert!(lifted.success());
+    // Without a restart, it queues again and delivers what it acknowledged.
+    let i = 100_000;
+    let again = eventually_answer(|| send(&g, &body(i)), 202);
+    let id = again.json["delivery_id"].as_str().unwrap().to_string();
+    acked.insert(id, (body(i), again.request_id));
+    let up = Upstream::on(port, Behaviour::default());
+    all_arrive(|| up.received(), &acked, Duration::from_secs(60));
+    let logs = g.logs();
+    assert!(
+        logs.contains("\"message\":\"queue file I/O error (disk full?): new deliveries are refused with 503 until it is reopened\""),
+        "the I/O error is logged"
+    );
+    assert!(
+        logs.contains(
+            "\"message\":\"queue file reopened after an I/O error; deliveries are accepted again\""
+        ),
+        "the recovery is logged"
+    );
 }

@@ -413,10 +413,24 @@ impl Gateway {
     /// Start the process again on the same config and directory (after
     /// [`Gateway::kill9`] or an exit), logging to a fresh file.
     pub fn restart(&mut self, env: &[(&str, &str)]) {
+        self.restart_under(&[], env);
+    }
+
+    /// [`Gateway::restart`] run through `wrapper` (a command that execs
+    /// the hookgate command line appended to it, e.g. under a resource
+    /// limit), so the process keeps the child's pid.
+    pub fn restart_under(&mut self, wrapper: &[&str], env: &[(&str, &str)]) {
         self.kill9();
         let n = (1..).find(|i| !self.dir.path().join(format!("hookgate.{i}.log")).exists());
         self.log = self.dir.path().join(format!("hookgate.{}.log", n.unwrap()));
-        let mut cmd = Command::new(bin());
+        let mut cmd = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(bin());
+                c
+            }
+            None => Command::new(bin()),
+        };
         cmd.arg("run")
             .arg("-c")
             .arg(&self.config)

@@ -11,7 +11,7 @@
 use crate::config::{self, Resolve};
 use crate::verify::providers;
 use crate::verify::spec::{Handshake, KeyFmt, Provider};
-use crate::verify::{BeforeBody, RequestParts, Verifier};
+use crate::verify::{AfterBody, BeforeBody, RequestParts, Verifier};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -244,7 +244,7 @@ fn run(
     // No certificate to fetch: nothing in after_body waits, one poll completes.
     let mut after = std::pin::pin!(v.after_body(&pre, req, body, fuzz_now()));
     match after.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(r) => r.map(|a| a.answer.is_none()),
+        Poll::Ready(r) => r.map(|a| matches!(a, AfterBody::Verified(_, None))),
         Poll::Pending => Ok(false),
     }
 }

@@ -42,7 +42,7 @@ use crate::metrics::{Metrics, RouteMetrics};
 use crate::queue::QueueStore;
 use crate::reject::Rejection;
 use crate::replay::ReplayStore;
-use crate::verify::Reply;
+use crate::verify::{AfterBody, Reply};
 use admit::{Admission, Admitted};
 use arc_swap::ArcSwap;
 use body::{BodyLimits, Buffered};
@@ -254,8 +254,10 @@ impl Gateway {
             return Ok(None);
         };
         let parts = admit::request_parts(session, &admitted.target);
-        let checked = v.after_body(pre, &parts, &body.bytes, admitted.now).await?;
-        let verified = checked.verified;
+        let (verified, answer) = match v.after_body(pre, &parts, &body.bytes, admitted.now).await? {
+            AfterBody::Verified(verified, answer) => (verified, answer),
+            AfterBody::Challenge(reply) => return Ok(Some(reply)),
+        };
         route.metrics.signature_verified(&verified.key_id);
         if v.forward_header {
             admitted.extra.push((
@@ -264,7 +266,7 @@ impl Gateway {
             ));
         }
         admitted.signature_digest = Some(verified.signature_digest);
-        Ok(checked.answer)
+        Ok(answer)
     }
 
     /// Stage 4: reserve the delivery key, then forward (direct mode) or

@@ -125,7 +125,7 @@ impl Verifier {
     }
 }
 
-/// Keys of `jwks_file`, for RS256/ES256 JWT schemes only.
+/// Keys of `jwks_file`, for schemes with configured public keys (RS256/ES256 JWTs, RSA-PSS) only.
 fn jwks_keys(
     f: &FileVerify,
     s: &Scheme,

@@ -29,6 +29,8 @@ pub struct Precheck {
     timestamp: Option<Vec<u8>>,
     legacy: bool,
     alg: Alg,
+    /// No signature: the body is read only to answer a challenge (monday.com).
+    unsigned_challenge: bool,
 }
 
 /// A successful verification.
@@ -52,13 +54,15 @@ pub enum BeforeBody {
     Answer(Reply),
 }
 
-/// What the request path does once the body is verified.
+/// What the request path does once the body is read.
 #[derive(Debug)]
-pub struct AfterBody {
-    /// The verification result.
-    pub verified: Verified,
-    /// A signed handshake hookgate answers itself instead of forwarding.
-    pub answer: Option<Reply>,
+pub enum AfterBody {
+    /// The signature verified; `Some` answer: a signed handshake hookgate
+    /// answers itself instead of forwarding.
+    Verified(Verified, Option<Reply>),
+    /// An unsigned challenge answered (see
+    /// [`super::spec::Handshake::JsonChallenge`]): nothing verified, nothing forwarded.
+    Challenge(Reply),
 }
 
 /// A config error inside `[route.verify]`: key path and message.
@@ -205,7 +209,24 @@ impl Verifier {
                 return Ok(BeforeBody::Answer(answer));
             }
         }
-        self.precheck(req, now).map(BeforeBody::Continue)
+        match self.precheck(req, now) {
+            Err(r)
+                if r.reason == Reason::SignatureMissing
+                    && self
+                        .handshaker
+                        .as_ref()
+                        .is_some_and(|h| h.reads_unsigned_challenge(req)) =>
+            {
+                Ok(BeforeBody::Continue(Precheck {
+                    candidates: Vec::new(),
+                    timestamp: None,
+                    legacy: false,
+                    alg: self.primary.scheme.alg,
+                    unsigned_challenge: true,
+                }))
+            }
+            other => other.map(BeforeBody::Continue),
+        }
     }
 
     /// Second call, once the body is read: verify it, then answer a signed
@@ -217,6 +238,13 @@ impl Verifier {
         body: &[u8],
         now: SystemTime,
     ) -> Result<AfterBody, Rejection> {
+        if pre.unsigned_challenge {
+            let answer = match &self.handshaker {
+                Some(h) => h.json_challenge(body)?,
+                None => None,
+            };
+            return answer.map(AfterBody::Challenge).ok_or_else(unsigned);
+        }
         if let Some(certs) = &self.remote {
             // Fetch (or find cached) the certificate the message names, so
             // the synchronous check below has it.
@@ -237,7 +265,7 @@ impl Verifier {
             }
             None => None,
         };
-        Ok(AfterBody { verified, answer })
+        Ok(AfterBody::Verified(verified, answer))
     }
 
     /// Header-only checks, before the body is read: the signature header is
@@ -305,6 +333,7 @@ impl Verifier {
             timestamp,
             legacy: false,
             alg,
+            unsigned_challenge: false,
         })
     }
 
@@ -351,6 +380,9 @@ impl Verifier {
         body: &[u8],
         now: SystemTime,
     ) -> Result<Verified, Rejection> {
+        if pre.unsigned_challenge {
+            return Err(unsigned());
+        }
         let c = match (&self.legacy, pre.legacy) {
             (Some(l), true) => l,
             _ => &self.primary,
@@ -613,6 +645,14 @@ impl Verifier {
     }
 }
 
+/// A request without a signature that is not the challenge it was read for.
+fn unsigned() -> Rejection {
+    Rejection::new(
+        Reason::SignatureMissing,
+        "no signature, and the body is not a challenge",
+    )
+}
+
 /// The keys of `c` inside their validity window, then `learned`.
 fn active<'a>(
     c: &'a Compiled,
@@ -657,8 +697,16 @@ fn key_matches(key: &Key, alg: Alg, content: &Signed<'_>, candidate: &[u8]) -> b
             };
             vk.verify(&content.joined(), &sig).is_ok()
         }
-        // RSA keys verify RS256 JWTs only (see `jwt`).
-        Key::Rsa(_) => false,
+        // A configured RSA key verifies RSA-PSS here and RS256 JWTs in `jwt`.
+        Key::Rsa(der) => {
+            alg == Alg::RsaPssSha256
+                && ring::signature::UnparsedPublicKey::new(
+                    &ring::signature::RSA_PSS_2048_8192_SHA256,
+                    der,
+                )
+                .verify(&content.joined(), candidate)
+                .is_ok()
+        }
         Key::Token(t) => ct_eq_hashed(t.expose(), candidate),
         Key::Basic { user, password } => {
             let Some(colon) = candidate.iter().position(|b| *b == b':') else {

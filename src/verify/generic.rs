@@ -6,7 +6,7 @@
 //! ```toml
 //! [route.verify]
 //! scheme = "generic"
-//! algorithm = "hmac-sha256"              # hmac-sha1 | hmac-sha256 | hmac-sha512 | ed25519 | token | jwt-hs256 | jwt-rs256 | jwt-es256
+//! algorithm = "hmac-sha256"              # hmac-sha1 | hmac-sha256 | hmac-sha512 | ed25519 | rsa-pss-sha256 | token | jwt-hs256 | jwt-rs256 | jwt-es256
 //! signature_header = "X-Signature"       # "A|B": the first present
 //! signature_prefix = "sha256="           # default ""
 //! signature_encoding = "hex"             # hex | base64 | base64url (default hex)
@@ -79,6 +79,7 @@ pub fn spec(f: &FileVerify) -> Result<Spec<String>, VerifyConfigError> {
             ("hmac-sha256", Alg::HmacSha256),
             ("hmac-sha512", Alg::HmacSha512),
             ("ed25519", Alg::Ed25519),
+            ("rsa-pss-sha256", Alg::RsaPssSha256),
             ("token", Alg::Token),
             ("jwt-hs256", Alg::JwtHs256),
             ("jwt-rs256", Alg::JwtRs256),
@@ -163,7 +164,8 @@ pub fn spec(f: &FileVerify) -> Result<Spec<String>, VerifyConfigError> {
     };
     let key = match alg {
         Alg::Ed25519 => KeyFmt::Ed25519,
-        Alg::JwtRs256 | Alg::JwtEs256 => KeyFmt::Jwk,
+        // A PEM public key (or `jwks_file`), like jwt-rs256.
+        Alg::JwtRs256 | Alg::JwtEs256 | Alg::RsaPssSha256 => KeyFmt::Jwk,
         _ => pick(
             "secret_encoding",
             f.secret_encoding.as_deref().unwrap_or("raw"),

@@ -5,17 +5,22 @@
 //! that carry no signature and live in the query or headers (Meta's
 //! `hub.challenge`, Dropbox/Nylas `challenge`, Microsoft Graph
 //! `validationToken`, Twitter CRC, Okta, Worldline, Asana's `X-Hook-Secret`,
-//! Mandrill's `HEAD`), and
+//! Mandrill's and Trello's `HEAD`, Smartsheet's `Smartsheet-Hook-Challenge`), and
 //! [`Handshaker::after_verify`] for handshakes that are signed like any
 //! delivery (Zoom, Twitch, Slack, Discord, SNS): only a request whose
 //! signature verified gets an answer. Either returns a [`Reply`] to send
 //! instead of forwarding; the request path counts it as `outcome="handshake"`.
+//!
+//! monday.com's `{"challenge": ..}` lives in the body and is not documented
+//! as signed: a signed one is answered after verification, an unsigned one
+//! through [`Handshaker::reads_unsigned_challenge`] (a small body, read only
+//! to be answered) and [`Handshaker::json_challenge`].
 
 use super::engine::{cfg_err, RequestParts, Verified, VerifyConfigError};
 use super::keys::{ct_eq_hashed, Key, KeyEntry, MacKey};
 use super::parse;
 use super::remote::Certs;
-use super::spec::{Alg, Handshake, Provider};
+use super::spec::{Alg, Handshake, Provider, MAX_CHALLENGE_BODY};
 use super::FileVerify;
 use crate::reject::{Reason, Rejection};
 use crate::secret::{Secret, SecretSource};
@@ -211,6 +216,8 @@ impl Handshaker {
             Handshake::DiscordPing => "signed PING".into(),
             Handshake::SnsSubscribe => "signed SubscriptionConfirmation (auto_confirm)".into(),
             Handshake::HeadOk => "HEAD (URL check)".into(),
+            Handshake::HeaderChallenge { header, .. } => format!("POST {header} echo"),
+            Handshake::JsonChallenge => "POST {\"challenge\"} echo (signed or not)".into(),
         };
         match &self.learned {
             Some(l) => format!(
@@ -273,6 +280,50 @@ impl Handshaker {
                 headers: Vec::new(),
                 body: Vec::new(),
             })),
+            Handshake::HeaderChallenge {
+                header,
+                reply_header,
+                json_field,
+            } if req.method == "POST" => match req.headers.get(header) {
+                Some(v) => {
+                    let v = echoable(v.to_str().map_err(|_| bad("challenge is not text"))?)?;
+                    let mut reply = Reply::json(json!({ json_field: v }));
+                    reply.headers.push((reply_header, v));
+                    Ok(Some(reply))
+                }
+                None => Ok(None),
+            },
+            _ => Ok(None),
+        }
+    }
+
+    /// May this request, which carries no signature, be read to answer a
+    /// [`Handshake::JsonChallenge`]? Only a POST declaring a body of at most
+    /// [`MAX_CHALLENGE_BODY`] bytes: an unsigned sender can make hookgate
+    /// buffer no more than that.
+    pub fn reads_unsigned_challenge(&self, req: &RequestParts<'_>) -> bool {
+        let declared = req
+            .headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        self.kind == Handshake::JsonChallenge
+            && req.method == "POST"
+            && declared.is_some_and(|n| n <= MAX_CHALLENGE_BODY)
+    }
+
+    /// The answer to a body that is exactly `{"challenge": "<text>"}`, if it is one.
+    pub fn json_challenge(&self, body: &[u8]) -> Result<Option<Reply>, Rejection> {
+        if self.kind != Handshake::JsonChallenge {
+            return Ok(None);
+        }
+        let Ok(serde_json::Value::Object(o)) = serde_json::from_slice(body) else {
+            return Ok(None);
+        };
+        match (o.len(), o.get("challenge")) {
+            (1, Some(serde_json::Value::String(c))) => {
+                Ok(Some(Reply::json(json!({ "challenge": echoable(c)? }))))
+            }
             _ => Ok(None),
         }
     }
@@ -389,6 +440,7 @@ impl Handshaker {
             Handshake::DiscordPing if field("type").as_deref() == Some("1") => {
                 Some(Reply::json(json!({ "type": 1 })))
             }
+            Handshake::JsonChallenge => self.json_challenge(body)?,
             Handshake::SnsSubscribe
                 if field("Type").as_deref() == Some("SubscriptionConfirmation") =>
             {

@@ -169,7 +169,7 @@ pub fn build_key(alg: Alg, fmt: KeyFmt, material: &Secret) -> Result<Key, String
         }
         Alg::Ed25519 => ed25519_key(text.trim())?,
         Alg::EcdsaP256 | Alg::JwtEs256 => ecdsa_key(text.trim())?,
-        Alg::JwtRs256 => rsa_public_pem(text.trim())?,
+        Alg::JwtRs256 | Alg::RsaPssSha256 => rsa_public_pem(text.trim())?,
         Alg::Token => Key::Token(material.clone()),
         Alg::Basic => basic_key(text)?,
         Alg::RsaSha1 | Alg::RsaSha256 => {

@@ -311,6 +311,31 @@ pub static PROVIDERS: &[Provider] = &[
         ..ROW
     },
     Provider {
+        name: "smartsheet",
+        title: "Smartsheet",
+        spec: body(SHA256, Hex, hdr("smartsheet-hmac-sha256", "")),
+        replay: Replay::Signature("every callback body carries a random `nonce`"),
+        handshake: Some(Handshake::HeaderChallenge {
+            header: "smartsheet-hook-challenge",
+            reply_header: "smartsheet-hook-response",
+            json_field: "smartsheetHookResponse",
+        }),
+        docs: "https://developers.smartsheet.com/api/smartsheet/guides/webhooks/webhook-callbacks",
+        vector: "derived from the documented scheme",
+        ..ROW
+    },
+    Provider {
+        name: "trello",
+        title: "Trello",
+        // The raw body, then the callbackURL exactly as registered: the public URL, not hookgate's.
+        spec: Spec { content: "{body}{url}", ..body(SHA1, B64, hdr("x-trello-webhook", "")) },
+        replay: Replay::Signature("each delivery is one action with its own `action.id`; the callback URL is signed too, so two webhooks never share a signature"),
+        handshake: Some(Handshake::HeadOk),
+        docs: "https://developer.atlassian.com/cloud/trello/guides/rest-api/webhooks/#webhook-signatures",
+        vector: "derived from the documented scheme",
+        ..ROW
+    },
+    Provider {
         name: "meta",
         title: "Meta (Facebook, Instagram, WhatsApp, Messenger)",
         aliases: &["facebook", "instagram", "whatsapp"],
@@ -1364,6 +1389,7 @@ pub static PROVIDERS: &[Provider] = &[
         spec: jwt("authorization", "", None),
         tol: Tol { secs: 300, provider: "JWT exp" },
         replay: Replay::None("the JWT does not cover the body and carries no delivery id"),
+        handshake: Some(Handshake::JsonChallenge),
         docs: "https://developer.monday.com/apps/docs/authorization-header",
         vector: "derived from the documented scheme",
         ..ROW

@@ -33,6 +33,10 @@ pub enum Alg {
     RsaSha1,
     /// RSA PKCS#1 v1.5 with SHA-256 (SNS `SignatureVersion` 2, PayPal).
     RsaSha256,
+    /// RSA-PSS with SHA-256, MGF1-SHA-256 and a 32-byte salt, with a
+    /// configured public key (`generic`). No SHA-1 variant: ring verifies PSS
+    /// only with SHA-256 and up.
+    RsaPssSha256,
     /// A shared token sent verbatim.
     Token,
     /// HTTP Basic credentials.
@@ -56,6 +60,7 @@ impl Alg {
             Alg::EcdsaP256 => "ecdsa-p256",
             Alg::RsaSha1 => "rsa-sha1",
             Alg::RsaSha256 => "rsa-sha256",
+            Alg::RsaPssSha256 => "rsa-pss-sha256",
             Alg::Token => "token",
             Alg::Basic => "basic",
             Alg::JwtHs256 => "jwt-hs256",
@@ -351,11 +356,33 @@ pub enum Handshake {
     DiscordPing,
     /// Amazon SNS `SubscriptionConfirmation` (signed): GET `SubscribeURL` when `auto_confirm = true`.
     SnsSubscribe,
-    /// Mandrill checks a new URL with `HEAD` and wants a 200; otherwise it posts
-    /// a test event signed with the public key `test-webhook`. Answered with
-    /// an empty 200: it grants nothing.
+    /// Mandrill and Trello check a new URL with `HEAD` and want a 200 (Mandrill
+    /// otherwise posts a test event signed with the public key `test-webhook`).
+    /// Answered with an empty 200: it grants nothing.
     HeadOk,
+    /// A POST carrying a challenge in `header`, answered 200 with the value in
+    /// `reply_header` and as the JSON field `json_field` (Smartsheet, when a
+    /// webhook is enabled and again every 100 callbacks). Answered before the
+    /// body: the provider does not document signing it, and the echo grants nothing.
+    HeaderChallenge {
+        /// Request header holding the challenge.
+        header: &'static str,
+        /// Response header echoing it.
+        reply_header: &'static str,
+        /// JSON field of the response body echoing it.
+        json_field: &'static str,
+    },
+    /// A POST whose whole JSON body is `{"challenge": ..}`, echoed as the same
+    /// JSON (monday.com, when a webhook is created). A request carrying the
+    /// scheme's signature is verified first; one carrying none is read (at
+    /// most [`MAX_CHALLENGE_BODY`] bytes) and answered only when it is exactly
+    /// that object, since the provider does not document signing it.
+    JsonChallenge,
 }
+
+/// Largest body read without a signature, for a [`Handshake::JsonChallenge`]:
+/// a challenge object and nothing else.
+pub const MAX_CHALLENGE_BODY: u64 = 2048;
 
 /// Can a route verified by this preset queue its deliveries (`[route.delivery]
 /// mode = "queue"`)? A queue answers the sender itself, with a 2xx that

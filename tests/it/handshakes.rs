@@ -305,6 +305,11 @@ fn every_handshake_is_answered_by_the_gateway_and_never_forwarded() {
             "mandrill",
             "secrets = [\"mandrill-key\"]\npublic_url = \"https://hooks.example.com\"".into(),
         ),
+        (
+            "trello",
+            "secrets = [\"trello-app-secret\"]\npublic_url = \"https://hooks.example.com\"".into(),
+        ),
+        ("smartsheet", "secrets = [\"smartsheet-shared\"]".into()),
     ];
     let table =
         |scheme: &str, knobs: &str| format!("[route.verify]\nscheme = \"{scheme}\"\n{knobs}\n");
@@ -371,6 +376,30 @@ fn every_handshake_is_answered_by_the_gateway_and_never_forwarded() {
         .send()
         .unwrap();
     assert_eq!(r.status(), 401);
+    // Trello's callback check at creation: HEAD wants a 200.
+    let r = client().head(gw.url("/trello")).send().unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().unwrap(), "");
+    // Smartsheet's verification POST: the value back in a header and in JSON.
+    let r = client()
+        .post(gw.url("/smartsheet"))
+        .header("smartsheet-hook-challenge", "d78dd1d3-01ce")
+        .header("content-type", "application/json")
+        .body(r#"{"challenge":"d78dd1d3-01ce","webhookId":8951687911106436}"#)
+        .send()
+        .unwrap();
+    assert_eq!(
+        r.headers()
+            .get("smartsheet-hook-response")
+            .map(|v| v.to_str().unwrap()),
+        Some("d78dd1d3-01ce")
+    );
+    let a = answered(r);
+    let json: serde_json::Value = serde_json::from_str(&a.body).unwrap();
+    assert_eq!(
+        (a.status, json["smartsheetHookResponse"].as_str()),
+        (200, Some("d78dd1d3-01ce"))
+    );
     let a = get("/okta", &[("x-okta-verification-challenge", "chal-1")]);
     let json: serde_json::Value = serde_json::from_str(&a.body).unwrap();
     assert_eq!(
@@ -433,8 +462,8 @@ fn every_handshake_is_answered_by_the_gateway_and_never_forwarded() {
         let series = format!("hookgate_requests_total{{outcome=\"handshake\",route=\"{scheme}\"}}");
         assert_eq!(gw.metric(&series), 1.0, "{scheme}");
     }
-    // Meta, Asana and Slack, and SNS, are answered in the tests above and below.
-    covered.extend(["meta", "asana", "slack", "amazon-sns"]);
+    // Meta, Asana and Slack, SNS and monday, are answered in the tests above and below.
+    covered.extend(["meta", "asana", "slack", "amazon-sns", "monday"]);
     for p in hookgate::verify::providers::PROVIDERS {
         if p.handshake.is_some() {
             assert!(
@@ -638,4 +667,86 @@ fn handshake_answers_keep_or_close_the_connection_like_any_answer() {
         (200, &b"p"[..], Some("close"))
     );
     assert!(up.received().is_empty());
+}
+
+/// monday.com's `{"challenge"}` through a running gateway: answered with the
+/// same JSON when it carries a valid JWT and when it carries none (monday
+/// does not document signing it); without a JWT nothing else is read or
+/// forwarded; a signed event is forwarded byte-exact.
+#[test]
+fn monday_challenge_is_echoed_signed_or_unsigned_and_never_forwarded() {
+    let up = Upstream::start();
+    let table = "[route.verify]\nscheme = \"monday\"\nsecrets = [\"monday-signing\"]\n";
+    let gw = Gateway::start(&route("monday", "/monday", up.addr, table));
+    let v = signer(table);
+    let challenge = br#"{"challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}"#;
+    let post = |body: &[u8], signed: bool| {
+        let mut rb = client()
+            .post(gw.url("/monday"))
+            .header("content-type", "application/json")
+            .body(body.to_vec());
+        if signed {
+            for (k, val) in sign_with(&v, "/monday", &[], body, SystemTime::now()) {
+                rb = rb.header(k, val);
+            }
+        }
+        rb.send().unwrap()
+    };
+    for signed in [true, false] {
+        let a = answered(post(challenge, signed));
+        assert_eq!(
+            (a.status, a.body.as_bytes()),
+            (200, &challenge[..]),
+            "signed: {signed}"
+        );
+        assert_eq!(a.content_type, "application/json");
+    }
+    // Unsigned, anything but the bare challenge is refused.
+    let event = br#"{"event":{"type":"create_item","pulseId":1}}"#;
+    let r = post(event, false);
+    assert_eq!(r.status(), 401);
+    assert!(r.text().unwrap().contains("signature_missing"));
+    assert!(up.received().is_empty(), "challenges are never forwarded");
+    assert_eq!(
+        gw.metric("hookgate_requests_total{outcome=\"handshake\",route=\"monday\"}"),
+        2.0
+    );
+    let r = post(event, true);
+    assert_eq!(r.status(), 200);
+    let got = up.received();
+    assert_eq!((got.len(), got[0].body.as_slice()), (1, &event[..]));
+}
+
+/// Trello signs the body followed by the callback URL it was given: the
+/// public URL (`public_url` + path), not the address hookgate listens on.
+/// The signature here is computed independently of hookgate's signer.
+#[test]
+fn trello_signature_covers_the_public_callback_url() {
+    let up = Upstream::start();
+    let table = "[route.verify]\nscheme = \"trello\"\nsecrets = [\"trello-app-secret\"]\npublic_url = \"https://hooks.example.com\"\n";
+    let gw = Gateway::start(&route("trello", "/trello", up.addr, table));
+    let body = r#"{"action":{"id":"5f1a","type":"updateCard","data":{"text":"caf\u00e9"}},"model":{"id":"4d5e"}}"#;
+    let sign = |url: &str| {
+        let mut m = Hmac::<sha1::Sha1>::new_from_slice(b"trello-app-secret").unwrap();
+        m.update(body.as_bytes());
+        m.update(url.as_bytes());
+        base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            m.finalize().into_bytes(),
+        )
+    };
+    let post = |sig: String| {
+        client()
+            .post(gw.url("/trello?board=1"))
+            .header("x-trello-webhook", sig)
+            .body(body)
+            .send()
+            .unwrap()
+            .status()
+    };
+    assert_eq!(post(sign(&gw.url("/trello?board=1"))), 401);
+    assert!(up.received().is_empty());
+    assert_eq!(post(sign("https://hooks.example.com/trello?board=1")), 200);
+    let got = up.received();
+    assert_eq!((got.len(), got[0].body.as_slice()), (1, body.as_bytes()));
 }

@@ -21,12 +21,7 @@ fn before(v: &Verifier, method: &str, path: &str, hd: &HeaderMap) -> Result<Opti
 }
 
 /// Sign `body` with the verifier's own signer, then run both steps.
-fn after(
-    v: &Verifier,
-    method: &str,
-    extra: &[(&str, &str)],
-    body: &[u8],
-) -> Result<AfterBody, Reason> {
+fn after(v: &Verifier, method: &str, extra: &[(&str, &str)], body: &[u8]) -> Result<Done, Reason> {
     let now = at(1_700_000_000);
     let base = h(extra);
     let req = RequestParts {
@@ -50,6 +45,7 @@ fn after(
         .build()
         .unwrap();
     rt.block_on(v.after_body(&pre, &req, body, now))
+        .map(Done::from)
         .map_err(|r| r.reason)
 }
 
@@ -315,4 +311,133 @@ fn microsoft_graph_validation_and_client_state() {
     );
     assert!(v.credential_only());
     assert_eq!(v.default_replay_key(), &DefaultKey::None);
+}
+
+/// Smartsheet's verification request (when a webhook is enabled, then every
+/// 100 callbacks) is echoed in `Smartsheet-Hook-Response` and as
+/// `smartsheetHookResponse`; any other POST must carry the signature.
+#[test]
+fn smartsheet_challenge_is_echoed_in_the_header_and_the_json() {
+    let v = verifier("scheme = \"smartsheet\"\nsecrets = [\"shared-secret\"]");
+    let challenge = "d78dd1d3-01ce-4481-81de-92b4f3aa5ab1";
+    let hd = h(&[
+        ("smartsheet-hook-challenge", challenge),
+        ("content-type", "application/json"),
+    ]);
+    let r = before(&v, "POST", "/hook", &hd).unwrap().unwrap();
+    assert_eq!(r.status, 200);
+    assert!(r
+        .headers
+        .contains(&("smartsheet-hook-response", challenge.to_string())));
+    let json: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(json["smartsheetHookResponse"], challenge);
+    assert_eq!(
+        before(
+            &v,
+            "POST",
+            "/hook",
+            &h(&[("content-type", "application/json")])
+        ),
+        Err(Reason::SignatureMissing)
+    );
+    let hd = h(&[("smartsheet-hook-challenge", "")]);
+    assert_eq!(before(&v, "POST", "/hook", &hd), Err(Reason::BadRequest));
+}
+
+/// Run `before_body` then `after_body` on a request with exactly `pairs` as headers.
+fn run_as_sent(v: &Verifier, pairs: &[(&str, &str)], body: &[u8]) -> Result<Done, Reason> {
+    let hd = h(pairs);
+    let req = RequestParts {
+        method: "POST",
+        path_and_query: "/hook",
+        headers: &hd,
+    };
+    let now = at(1_700_000_000);
+    let pre = match v.before_body(&req, now).map_err(|r| r.reason)? {
+        BeforeBody::Continue(p) => p,
+        BeforeBody::Answer(_) => panic!("answered before the body"),
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(v.after_body(&pre, &req, body, now))
+        .map(Done::from)
+        .map_err(|r| r.reason)
+}
+
+/// monday.com's `{"challenge": ..}`: with a JWT it is verified first; without
+/// one (monday does not document signing it) only a small body that is
+/// exactly the challenge object is read and answered, never forwarded.
+#[test]
+fn monday_challenge_is_answered_signed_or_not_and_nothing_else_goes_unsigned() {
+    let v = verifier("scheme = \"monday\"\nsecrets = [\"signing-secret\"]");
+    let body = br#"{"challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}"#;
+    let signed = after(&v, "POST", &[], body).unwrap();
+    assert!(signed.verified.is_some());
+    assert_eq!(signed.answer.unwrap().body, body);
+    let event = br#"{"event":{"type":"create_item","pulseId":1}}"#;
+    assert!(after(&v, "POST", &[], event).unwrap().answer.is_none());
+
+    let len = body.len().to_string();
+    let unsigned = run_as_sent(&v, &[("content-length", &len)], body).unwrap();
+    assert!(unsigned.verified.is_none());
+    let reply = unsigned.answer.unwrap();
+    assert_eq!((reply.status, reply.body.as_slice()), (200, &body[..]));
+
+    // Without a JWT, anything but the bare challenge object is refused.
+    for other in [
+        &event[..],
+        br#"{"challenge":"c","event":{"type":"create_item"}}"#,
+        br#"{"challenge":1}"#,
+        b"challenge=c",
+    ] {
+        let len = other.len().to_string();
+        assert_eq!(
+            run_as_sent(&v, &[("content-length", &len)], other).err(),
+            Some(Reason::SignatureMissing),
+            "{}",
+            String::from_utf8_lossy(other)
+        );
+    }
+    // A larger or undeclared body is not even read.
+    let big = (crate::verify::spec::MAX_CHALLENGE_BODY + 1).to_string();
+    for declared in [&[("content-length", big.as_str())][..], &[]] {
+        assert_eq!(
+            run_as_sent(&v, declared, body).err(),
+            Some(Reason::SignatureMissing)
+        );
+    }
+    // A JWT signed with another secret is refused, challenge or not.
+    let other = verifier("scheme = \"monday\"\nsecrets = [\"not-the-secret\"]");
+    let req = RequestParts {
+        method: "POST",
+        path_and_query: "/hook",
+        headers: &HeaderMap::new(),
+    };
+    let forged = other.sign(&req, body, at(1_700_000_000)).unwrap();
+    let forged: Vec<(&str, &str)> = forged
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .chain([("content-length", len.as_str())])
+        .collect();
+    assert_eq!(
+        run_as_sent(&v, &forged, body).err(),
+        Some(Reason::SignatureInvalid)
+    );
+}
+
+/// Trello checks a new callback URL with `HEAD`: an empty 200, no secret needed.
+#[test]
+fn trello_head_check_gets_an_empty_200() {
+    let v = verifier(
+        "scheme = \"trello\"\nsecrets = [\"app-secret\"]\npublic_url = \"https://hooks.example.com\"",
+    );
+    let r = before(&v, "HEAD", "/hook", &HeaderMap::new())
+        .unwrap()
+        .unwrap();
+    assert_eq!((r.status, r.body.len()), (200, 0));
+    assert_eq!(
+        before(&v, "POST", "/hook", &HeaderMap::new()),
+        Err(Reason::SignatureMissing)
+    );
 }

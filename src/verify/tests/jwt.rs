@@ -1,5 +1,6 @@
-//! JWTs in a header: RS256 under a PEM public key or a JWKS file, ES256,
-//! and the algorithm a token names can never choose the key type.
+//! RSA-PSS signatures under a configured public key; JWTs in a header: RS256
+//! under a PEM public key or a JWKS file, ES256, and the algorithm a token
+//! names can never choose the key type.
 
 use super::*;
 
@@ -109,4 +110,79 @@ fn plaid_es256_binds_the_body() {
         check(&v, "POST", "/", &hd, b"{}", at(1_700_000_000)),
         Err(Reason::SignatureInvalid)
     );
+}
+
+/// RSA-PSS (SHA-256) from `generic` with a configured PEM key, against a
+/// signature OpenSSL made (tests/fixtures/rsa-pss-vector.json): accepted as
+/// sent, refused when the body, the timestamp or the signature changes, or
+/// under another key.
+#[test]
+fn rsa_pss_sha256_verifies_an_openssl_signature_and_nothing_else() {
+    let doc: serde_json::Value =
+        serde_json::from_str(include_str!("../../../tests/fixtures/rsa-pss-vector.json")).unwrap();
+    let field = |k: &str| doc[k].as_str().unwrap().to_string();
+    let (ts, body, sig) = (field("timestamp"), field("body"), field("signature"));
+    let pss = |key: &str| {
+        verifier(&format!(
+            "scheme = \"generic\"\nalgorithm = \"rsa-pss-sha256\"\nsignature_header = \"x-signature\"\n\
+             signature_encoding = \"base64\"\ntimestamp_header = \"x-timestamp\"\n\
+             signed_content = \"{{timestamp}}.{{body}}\"\nsecrets = [{key:?}]"
+        ))
+    };
+    let v = pss(PUB);
+    let now = at(1_700_000_000);
+    let sent = |ts: &str, sig: &str, body: &str| {
+        check(
+            &v,
+            "POST",
+            "/",
+            &h(&[("x-timestamp", ts), ("x-signature", sig)]),
+            body.as_bytes(),
+            now,
+        )
+    };
+    assert!(sent(&ts, &sig, &body).is_ok());
+    assert_eq!(
+        sent(&ts, &sig, &body.replace("caf", "CAF")),
+        Err(Reason::SignatureInvalid)
+    );
+    assert_eq!(
+        sent("1700000001", &sig, &body),
+        Err(Reason::SignatureInvalid)
+    );
+    let mut flipped = base64::engine::general_purpose::STANDARD
+        .decode(&sig)
+        .unwrap();
+    flipped[10] ^= 1;
+    let flipped = base64::engine::general_purpose::STANDARD.encode(flipped);
+    assert_eq!(sent(&ts, &flipped, &body), Err(Reason::SignatureInvalid));
+    let other = pss(include_str!("../../../tests/fixtures/rsa-other-pub.pem"));
+    assert_eq!(
+        check(
+            &other,
+            "POST",
+            "/",
+            &h(&[("x-timestamp", &ts), ("x-signature", &sig)]),
+            body.as_bytes(),
+            now
+        ),
+        Err(Reason::SignatureInvalid)
+    );
+    // A PKCS#1 v1.5 signature by the same key is not a PSS one.
+    let kp = ring::signature::RsaKeyPair::from_pkcs8(KEY).unwrap();
+    let mut v15 = vec![0u8; kp.public().modulus_len()];
+    kp.sign(
+        &ring::signature::RSA_PKCS1_SHA256,
+        &ring::rand::SystemRandom::new(),
+        format!("{ts}.{body}").as_bytes(),
+        &mut v15,
+    )
+    .unwrap();
+    let v15 = base64::engine::general_purpose::STANDARD.encode(v15);
+    assert_eq!(sent(&ts, &v15, &body), Err(Reason::SignatureInvalid));
+    // A key that is not RSA is refused at load.
+    assert!(config_error(
+        "scheme = \"generic\"\nalgorithm = \"rsa-pss-sha256\"\nsignature_header = \"x\"\nsecrets = [\"not a key\"]"
+    )
+    .contains("RSA public key"));
 }

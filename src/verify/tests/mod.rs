@@ -19,6 +19,29 @@ use http::{HeaderMap, HeaderValue};
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+/// What `after_body` decided, as fields to assert on.
+pub struct Done {
+    /// The verification, `None` for an unsigned challenge answered.
+    pub verified: Option<Verified>,
+    /// The answer sent instead of forwarding, if any.
+    pub answer: Option<Reply>,
+}
+
+impl From<AfterBody> for Done {
+    fn from(a: AfterBody) -> Done {
+        match a {
+            AfterBody::Verified(v, answer) => Done {
+                verified: Some(v),
+                answer,
+            },
+            AfterBody::Challenge(r) => Done {
+                verified: None,
+                answer: Some(r),
+            },
+        }
+    }
+}
+
 pub fn verifier(toml_src: &str) -> Verifier {
     let f: FileVerify = toml::from_str(toml_src).unwrap_or_else(|e| panic!("{e}\n{toml_src}"));
     Verifier::from_file(&f, Path::new("."), "test").unwrap_or_else(|e| panic!("{e}\n{toml_src}"))

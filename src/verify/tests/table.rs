@@ -102,6 +102,8 @@ fn handshake(p: &Provider) -> &'static str {
         Some(Handshake::DiscordPing) => "PING",
         Some(Handshake::HeadOk) => "`HEAD`",
         Some(Handshake::SnsSubscribe) => "`SubscriptionConfirmation`",
+        Some(Handshake::HeaderChallenge { .. }) => "POST challenge header",
+        Some(Handshake::JsonChallenge) => "POST `{\"challenge\"}`",
     }
 }
 

@@ -806,21 +806,7 @@ fn an_upgrade_hands_the_queue_file_over_to_the_new_process() {
     let port = free_port();
     let mut old = Gateway::start(&(queued_route(&format!("127.0.0.1:{port}"), "") + EMBEDDED));
     let mut acked = acknowledge(&old, 20);
-    let log = old.dir.path().join("new.log");
-    let mut new = std::process::Command::new(bin())
-        .args(["run", "--upgrade", "-c"])
-        .arg(&old.config)
-        .stdout(std::fs::File::create(&log).unwrap())
-        .stderr(std::fs::File::create(old.dir.path().join("new.err")).unwrap())
-        .spawn()
-        .unwrap();
-    let sock = old.dir.path().join("upgrade.sock");
-    eventually(
-        Duration::from_secs(20),
-        "the new process's upgrade socket",
-        || sock.exists(),
-    );
-    old.signal("QUIT");
+    let (mut new, log) = old.upgrade();
     assert_eq!(old.wait_exit(Duration::from_secs(20)), Some(0));
     // The new process holds the sockets and, once the old one let go, the file.
     let later = body(99);

@@ -410,6 +410,30 @@ impl Gateway {
         }
     }
 
+    /// A zero-downtime upgrade: a new process on the same config with
+    /// `--upgrade` (stdout to `new.log`, stderr to `new.err` in the same
+    /// directory), and `SIGQUIT` to this one once the new one listens on the
+    /// upgrade socket (the old process retries the hand-over for seconds, so
+    /// the socket existing is enough). Returns the new process and its log.
+    pub fn upgrade(&self) -> (Child, PathBuf) {
+        let log = self.dir.path().join("new.log");
+        let new = Command::new(bin())
+            .args(["run", "--upgrade", "-c"])
+            .arg(&self.config)
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(std::fs::File::create(self.dir.path().join("new.err")).unwrap())
+            .spawn()
+            .unwrap();
+        let sock = self.dir.path().join("upgrade.sock");
+        eventually(
+            Duration::from_secs(20),
+            "the new process's upgrade socket",
+            || sock.exists(),
+        );
+        self.signal("QUIT");
+        (new, log)
+    }
+
     /// Start the process again on the same config and directory (after
     /// [`Gateway::kill9`] or an exit), logging to a fresh file.
     pub fn restart(&mut self, env: &[(&str, &str)]) {

@@ -234,24 +234,7 @@ fn zero_downtime_binary_upgrade() {
         progress.load(Ordering::Relaxed) >= 5
     });
     // Same config file (same upgrade_sock), new process, --upgrade.
-    let log = old.dir.path().join("new.log");
-    let mut new = Command::new(bin())
-        .args(["run", "--upgrade", "-c"])
-        .arg(&old.config)
-        .stdout(std::fs::File::create(&log).unwrap())
-        .stderr(std::fs::File::create(old.dir.path().join("new.err")).unwrap())
-        .spawn()
-        .unwrap();
-    // The new process must be listening on the upgrade socket before the old one sends.
-    // The old process retries the hand-over for seconds, so the socket
-    // existing is enough.
-    let sock = old.dir.path().join("upgrade.sock");
-    eventually(
-        Duration::from_secs(20),
-        "the new process's upgrade socket",
-        || sock.exists(),
-    );
-    old.signal("QUIT");
+    let (mut new, log) = old.upgrade();
     old.wait_exit(Duration::from_secs(20));
     eventually(Duration::from_secs(20), "the new process to serve", || {
         std::fs::read_to_string(&log).is_ok_and(|l| l.matches("hookgate::access").count() >= 3)

@@ -33,6 +33,34 @@ fn post_raw(gw: &Gateway, target: &str, extra_headers: &str, body: &str) -> Stri
     )
 }
 
+/// A signed `/hooks/payments` and an open catch-all `/` on one upstream:
+/// the layout in which any path the upstream reads differently from
+/// hookgate is a bypass.
+fn signed_next_to_catch_all(up: &Upstream) -> Gateway {
+    let routes = route(
+        "payments",
+        "/hooks/payments",
+        up.addr,
+        &format!("[route.verify]\n{GITHUB}"),
+    ) + &route("catch-all", "/", up.addr, "");
+    Gateway::start(&routes)
+}
+
+/// `target` is refused with 400 and the access log's `detail` says `why`.
+fn refused_as_ambiguous(gw: &Gateway, target: &str, why: &str) {
+    let resp = post_raw(gw, target, "", "{}");
+    assert!(resp.starts_with("HTTP/1.1 400"), "{target}: {resp}");
+    let id = parse_responses(resp.as_bytes())[0]
+        .header("x-request-id")
+        .unwrap()
+        .to_string();
+    let line = gw.wait_access_log(&id);
+    assert!(
+        line["detail"].as_str().unwrap().contains(why),
+        "{target}: {line}"
+    );
+}
+
 /// Issue 9 item 1: `/hooks/ping/../payments` matched the open route while the
 /// upstream served it from the signed one.
 #[test]
@@ -501,30 +529,14 @@ fn trace_logs_carry_no_credentials() {
 #[test]
 fn path_parameters_are_refused_so_a_catch_all_cannot_take_a_signed_path() {
     let up = Upstream::start();
-    let routes = route(
-        "payments",
-        "/hooks/payments",
-        up.addr,
-        &format!("[route.verify]\n{GITHUB}"),
-    ) + &route("catch-all", "/", up.addr, "");
-    let gw = Gateway::start(&routes);
+    let gw = signed_next_to_catch_all(&up);
     for target in [
         "/hooks/payments;x",
         "/hooks/payments;jsessionid=1",
         "/hooks;x/payments",
         "/hooks/payments;/",
     ] {
-        let resp = post_raw(&gw, target, "", "{}");
-        assert!(resp.starts_with("HTTP/1.1 400"), "{target}: {resp}");
-        let id = parse_responses(resp.as_bytes())[0]
-            .header("x-request-id")
-            .unwrap()
-            .to_string();
-        let line = gw.wait_access_log(&id);
-        assert!(
-            line["detail"].as_str().unwrap().contains("path parameter"),
-            "{target}: {line}"
-        );
+        refused_as_ambiguous(&gw, target, "path parameter");
     }
     assert!(up.received().is_empty(), "{:?}", up.received());
     // An encoded `;` is data, not a parameter: no server splits on it.
@@ -577,25 +589,9 @@ fn headers_that_override_host_or_path_upstream_are_not_passed_on() {
 #[test]
 fn a_path_whose_route_depends_on_letter_case_is_refused() {
     let up = Upstream::start();
-    let routes = route(
-        "payments",
-        "/hooks/payments",
-        up.addr,
-        &format!("[route.verify]\n{GITHUB}"),
-    ) + &route("catch-all", "/", up.addr, "");
-    let gw = Gateway::start(&routes);
+    let gw = signed_next_to_catch_all(&up);
     for target in ["/HOOKS/PAYMENTS", "/hooks/Payments", "/Hooks/payments/x"] {
-        let resp = post_raw(&gw, target, "", "{}");
-        assert!(resp.starts_with("HTTP/1.1 400"), "{target}: {resp}");
-        let id = parse_responses(resp.as_bytes())[0]
-            .header("x-request-id")
-            .unwrap()
-            .to_string();
-        let line = gw.wait_access_log(&id);
-        assert!(
-            line["detail"].as_str().unwrap().contains("letter case"),
-            "{target}: {line}"
-        );
+        refused_as_ambiguous(&gw, target, "letter case");
     }
     assert!(up.received().is_empty(), "{:?}", up.received());
     let resp = post_raw(&gw, "/Hooks/Other", "", "{}");

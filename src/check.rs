@@ -86,13 +86,7 @@ pub fn summary(cfg: &Config) -> String {
                     |t| format!("tolerance {}", humantime::format_duration(t))
                 )
             ),
-            None if r
-                .client_cert
-                .as_ref()
-                .is_some_and(|p| p.requires_certificate()) =>
-            {
-                "client certificate".to_string()
-            }
+            None if r.requires_client_cert() => "client certificate".to_string(),
             None => "NO AUTHENTICATION".to_string(),
         };
         let replay = match &r.replay {
@@ -171,10 +165,7 @@ pub fn warnings(cfg: &Config) -> Vec<String> {
     }
     w.extend(open_neighbours(cfg));
     for r in &cfg.routes {
-        let cert_auth = r
-            .client_cert
-            .as_ref()
-            .is_some_and(|p| p.requires_certificate());
+        let cert_auth = r.requires_client_cert();
         if r.ip.allow.is_everything() {
             w.push(format!(
                 "route {:?} allow_ips admits every address (0.0.0.0/0 or ::/0)",
@@ -239,12 +230,7 @@ pub fn warnings(cfg: &Config) -> Vec<String> {
 /// the payments handler, unsigned. hookgate cannot know how the upstream
 /// routes, so `check` says where this can happen.
 fn open_neighbours(cfg: &Config) -> Vec<String> {
-    let authenticated = |r: &crate::config::Route| {
-        r.verifier.is_some()
-            || r.client_cert
-                .as_ref()
-                .is_some_and(|p| p.requires_certificate())
-    };
+    let authenticated = |r: &crate::config::Route| r.verifier.is_some() || r.requires_client_cert();
     let mut w = Vec::new();
     for open in cfg.routes.iter().filter(|r| !authenticated(r)) {
         for signed in cfg.routes.iter().filter(|r| authenticated(r)) {

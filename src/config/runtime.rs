@@ -158,6 +158,14 @@ pub struct Upstream {
 }
 
 impl Route {
+    /// Does this route refuse a request without an acceptable client
+    /// certificate (its client-certificate policy authenticates senders)?
+    pub fn requires_client_cert(&self) -> bool {
+        self.client_cert
+            .as_ref()
+            .is_some_and(|p| p.requires_certificate())
+    }
+
     /// Does this route take a request for `host` (already lower-cased, port stripped) and `path`?
     pub fn matches(&self, host: Option<&str>, path: &str) -> bool {
         if let Some(want) = &self.host {

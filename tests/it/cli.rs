@@ -65,14 +65,8 @@ fn check_warns_about_inline_secrets_and_wide_tolerance() {
         "127.0.0.1:3000".parse().unwrap(),
         "[route.verify]\nscheme = \"slack\"\nsecrets = [\"plain-text-secret\"]\ntolerance = \"2h\"\n[route.replay]\nkey = \"header:X-Slack-Retry-Num\"\nttl = \"5h\"",
     );
-    let p = write(dir.path(), &text);
-    let out = Command::new(bin())
-        .args(["check", "-c"])
-        .arg(&p)
-        .output()
-        .unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
-    assert!(out.status.success(), "{text}");
+    let (code, text, _) = check(&write(dir.path(), &text));
+    assert_eq!(code, Some(0), "{text}");
     assert!(
         text.contains("warning: route \"slack\" has a secret written inline"),
         "{text}"
@@ -114,18 +108,11 @@ fn check_warns_when_an_open_route_takes_paths_next_to_a_signed_one() {
         "payments",
         "/hooks/payments",
         up,
-        "[route.verify]\nscheme = \"github\"\nsecrets = [\"env:GH\"]",
+        "[route.verify]\nscheme = \"github\"\nsecrets = [\"s\"]",
     ) + &route("elsewhere", "/hooks/other", other, "")
         + &route("catch-all", "/", up, "");
-    let p = write(dir.path(), &text);
-    let out = Command::new(bin())
-        .args(["check", "-c"])
-        .arg(&p)
-        .env("GH", "s")
-        .output()
-        .unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
-    assert!(out.status.success(), "{text}");
+    let (code, text, _) = check(&write(dir.path(), &text));
+    assert_eq!(code, Some(0), "{text}");
     assert!(
         text.contains("warning: route \"catch-all\" (unauthenticated) takes paths next to route \"payments\" on the same upstream, such as /hooks/payments.json"),
         "{text}"

@@ -33,6 +33,24 @@ async fn full_memory_store_refuses_and_never_forgets() {
     assert_eq!(store.keys_held(), Some(100));
 }
 
+/// Sweep until `store` holds `n` keys, for at most 10 s: expired keys are
+/// reclaimed lazily and by the periodic sweep.
+async fn swept_to(store: &MemoryStore, n: u64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        store.sweep();
+        if store.keys_held() == Some(n) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{:?} held",
+            store.keys_held()
+        );
+        tokio::task::yield_now().await;
+    }
+}
+
 #[tokio::test]
 async fn expired_keys_free_capacity() {
     let store = MemoryStore::new(10, None).unwrap();
@@ -51,20 +69,7 @@ async fn expired_keys_free_capacity() {
         }
         tokio::task::yield_now().await;
     }
-    // Expired keys are reclaimed lazily and by the periodic sweep.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        store.sweep();
-        if store.keys_held() == Some(1) {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{:?} held",
-            store.keys_held()
-        );
-        tokio::task::yield_now().await;
-    }
+    swept_to(&store, 1).await;
 }
 
 #[tokio::test]
@@ -172,19 +177,7 @@ async fn thousands_of_keys_expire_and_their_capacity_returns() {
         assert_eq!(store.keys_held(), Some(n as u64));
         assert_eq!(store.reserve("r:new", LONG).await, Err(StoreError::Full));
     }
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        store.sweep();
-        if store.keys_held() == Some(0) {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{:?} held",
-            store.keys_held()
-        );
-        tokio::task::yield_now().await;
-    }
+    swept_to(&store, 0).await;
     // Expired, not forgotten early: a fresh key is accepted again.
     assert!(matches!(
         store.reserve("r:new", LONG).await.unwrap(),

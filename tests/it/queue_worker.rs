@@ -30,6 +30,19 @@ fn route(policy: DeliveryPolicy) -> Vec<QueueRoute> {
     }]
 }
 
+/// Route `r`'s first dead letter, once there is one (within `within`).
+async fn first_dead(fx: &Fixture, within: Duration) -> hookgate::queue::Summary {
+    eventually(within, "a dead letter", || async {
+        fx.store
+            .list("r", StateFilter::Dead, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .next()
+    })
+    .await
+}
+
 fn metric(registry: &prometheus::Registry, line_start: &str) -> f64 {
     let mut buf = Vec::new();
     prometheus::Encoder::encode(
@@ -154,14 +167,7 @@ both_stores!(
             Some(metrics),
         );
         let id = fx.store.enqueue(delivery("r", b"{\"n\":1}")).await.unwrap();
-        let dead = eventually(Duration::from_secs(20), "a dead letter", || async {
-            fx.store
-                .list("r", StateFilter::Dead, 10)
-                .await
-                .unwrap()
-                .pop()
-        })
-        .await;
+        let dead = first_dead(&fx, Duration::from_secs(20)).await;
         assert_eq!(dead.id, id);
         assert!(
             matches!(&dead.state, DeliveryState::Dead { reason, .. } if reason == "max_attempts (3) reached; last: status 503"),
@@ -223,14 +229,7 @@ fn a_client_error_is_dead_at_once() {
             None,
         );
         fx.store.enqueue(delivery("r", b"bad")).await.unwrap();
-        let dead = eventually(Duration::from_secs(20), "a dead letter", || async {
-            fx.store
-                .list("r", StateFilter::Dead, 10)
-                .await
-                .unwrap()
-                .pop()
-        })
-        .await;
+        let dead = first_dead(&fx, Duration::from_secs(20)).await;
         assert!(
             matches!(&dead.state, DeliveryState::Dead { reason, .. } if reason == "status 400")
         );
@@ -425,17 +424,9 @@ both_stores!(
         };
         let pool = WorkerPool::start(fx.store.clone(), deliver.clone(), route(p), None);
         let id = fx.store.enqueue(delivery("r", b"poison")).await.unwrap();
-        let dead = eventually(
-            Duration::from_secs(30) + fx.claim_idle * 4,
-            "a dead letter",
-            || async {
-                let l = fx.store.list("r", StateFilter::Dead, 10).await.unwrap();
-                (!l.is_empty()).then_some(l)
-            },
-        )
-        .await;
-        assert_eq!(dead[0].id, id);
-        let DeliveryState::Dead { reason, .. } = &dead[0].state else {
+        let dead = first_dead(&fx, Duration::from_secs(30) + fx.claim_idle * 4).await;
+        assert_eq!(dead.id, id);
+        let DeliveryState::Dead { reason, .. } = &dead.state else {
             panic!("{dead:?}")
         };
         assert!(

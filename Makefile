@@ -76,7 +76,7 @@ bench-deps: deps
 
 # Every target of issues 10 and 11 in one run; prints a table, writes benches/RESULTS.md.
 bench: bench-deps
-	$(CARGO) build --release --locked --bin hookgate --example minimal_proxy --example replay_rss
+	$(CARGO) build --release --locked --bin hookgate --example minimal_proxy --example replay_rss --example tls_connect
 	python3 benches/bench.py
 
 # criterion micro-benchmarks (verification, routing, IP lists, config load, replay store).

@@ -128,7 +128,7 @@ pub fn build(cfg: Config, metrics: Arc<Metrics>, upgrade: bool) -> anyhow::Resul
     for l in &listeners {
         endpoints.add_tcp(&l.addr.to_string());
         if let Some(t) = tls.get(&l.name) {
-            acceptors.insert(l.name.clone(), t.settings()?.build());
+            acceptors.insert(l.name.clone(), t.acceptor()?);
         }
     }
     let proxy = Service::with_listeners(

@@ -12,15 +12,16 @@ use crate::identity::ClientIdentity;
 use crate::metrics::Metrics;
 use arc_swap::ArcSwap;
 use async_trait::async_trait;
-use pingora::listeners::tls::TlsSettings;
+use pingora::listeners::tls::{Acceptor, TlsSettings};
 use pingora::listeners::{TlsAccept, ALPN};
 use pingora::protocols::tls::TlsRef;
+use pingora::tls::TlsAcceptor;
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::pki_types::{CertificateDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
-use rustls::{DigitallySignedStruct, DistinguishedName, SignatureScheme};
+use rustls::{version, DigitallySignedStruct, DistinguishedName, ServerConfig, SignatureScheme};
 use std::any::Any;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -124,10 +125,34 @@ impl TlsListener {
         &self.name
     }
 
+    /// The acceptor for this listener: pingora's, with hookgate's own rustls
+    /// server config (see [`server_config`]) in place of the one pingora builds,
+    /// whose suite order and ticket count cannot be set through its settings.
+    pub fn acceptor(&self) -> Result<Acceptor, ListenerError> {
+        let mut acceptor = self.settings()?.build();
+        let alpn = acceptor.acceptor.config().alpn_protocols.clone();
+        let builder = ServerConfig::builder_with_provider(super::material::provider())
+            .with_protocol_versions(&[&version::TLS12, &version::TLS13])
+            .map_err(|e| ListenerError::Settings {
+                listener: self.name.clone(),
+                message: e.to_string(),
+            })?;
+        let builder = match &self.verifier {
+            Some(v) => builder.with_client_cert_verifier(v.clone()),
+            None => builder.with_no_client_auth(),
+        };
+        let config = server_config(
+            builder.with_cert_resolver(Arc::new(Resolver(self.key.clone()))),
+            alpn,
+        );
+        acceptor.acceptor = TlsAcceptor::from(Arc::new(config));
+        Ok(acceptor)
+    }
+
     /// pingora settings for this listener: HTTP/1.1 over TLS 1.2/1.3 (pingora's
     /// rustls build allows only those), the reloading resolver and verifier,
     /// and the identity callback.
-    pub fn settings(&self) -> Result<TlsSettings, ListenerError> {
+    fn settings(&self) -> Result<TlsSettings, ListenerError> {
         let mut s = TlsSettings::with_callbacks(Box::new(IdentityCallback)).map_err(|e| {
             ListenerError::Settings {
                 listener: self.name.clone(),
@@ -141,6 +166,23 @@ impl TlsListener {
         s.set_alpn(ALPN::H1);
         Ok(s)
     }
+}
+
+/// TLS tickets sent after a full handshake: one per connection is what a
+/// sender resumes with (rustls and OpenSSL send two by default; the second
+/// costs a random id, a cache slot and a record on every handshake).
+const TLS13_TICKETS: usize = 1;
+
+/// hookgate's choices over rustls' defaults: the server picks the suite, in
+/// the provider's order, which puts the SHA-256 suites first (see
+/// [`super::material::provider`]), so the handshake's transcript hash and
+/// key schedule run on the CPU's SHA extensions rather than SHA-384 in
+/// software; and one ticket per handshake.
+fn server_config(mut config: ServerConfig, alpn: Vec<Vec<u8>>) -> ServerConfig {
+    config.alpn_protocols = alpn;
+    config.ignore_client_order = true;
+    config.send_tls13_tickets = TLS13_TICKETS;
+    config
 }
 
 /// Serves whatever certificate is current.

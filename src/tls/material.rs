@@ -91,9 +91,18 @@ impl std::fmt::Debug for ListenerTls {
     }
 }
 
-/// The crypto provider hookgate uses for TLS (the one pingora installs).
+/// The crypto provider hookgate uses for TLS: ring (the one pingora
+/// installs), with its suites reordered so that a server choosing the suite
+/// picks AES-128-GCM with SHA-256 first. Every suite stays offered; only the
+/// order differs from ring's, which leads with AES-256-GCM-SHA384, whose
+/// SHA-384 has no hardware path on x86-64 and cost 7% of a full handshake's
+/// CPU in a profile, against ~1% for SHA-256 on the SHA extensions.
 pub(super) fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+    let mut provider = rustls::crypto::ring::default_provider();
+    provider
+        .cipher_suites
+        .sort_by_key(|s| s.suite().as_str().is_some_and(|n| n.contains("SHA384")));
+    Arc::new(provider)
 }
 
 impl ListenerTls {

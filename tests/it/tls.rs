@@ -108,27 +108,17 @@ impl Conn {
         client: Option<&Issued>,
         prefix: &[u8],
     ) -> std::io::Result<Conn> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut roots = rustls::RootCertStore::empty();
-        for c in pem_chain(ca_pem) {
-            roots.add(c).unwrap();
-        }
-        let b = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots);
-        let cfg = match client {
-            Some(c) => {
-                let key = rustls_pemfile::private_key(&mut c.key_pem.as_bytes())
-                    .unwrap()
-                    .unwrap();
-                b.with_client_auth_cert(pem_chain(&c.cert_pem), key)
-                    .unwrap()
-            }
-            None => b.with_no_client_auth(),
-        };
+        Self::open_with(addr, client_config(ca_pem, client), prefix)
+    }
+
+    /// Open with `cfg` after sending `prefix` in clear.
+    fn open_with(
+        addr: SocketAddr,
+        cfg: Arc<rustls::ClientConfig>,
+        prefix: &[u8],
+    ) -> std::io::Result<Conn> {
         let conn = rustls::ClientConnection::new(
-            Arc::new(cfg),
+            cfg,
             ServerName::try_from("localhost").unwrap().to_owned(),
         )
         .unwrap();
@@ -204,6 +194,32 @@ impl Conn {
     }
 }
 
+/// A client trusting `ca_pem`, presenting `client` when given, with rustls'
+/// default suite order (AES-256-GCM-SHA384 first) and resumption on, so that
+/// connections made with the same config resume.
+fn client_config(ca_pem: &str, client: Option<&Issued>) -> Arc<rustls::ClientConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    for c in pem_chain(ca_pem) {
+        roots.add(c).unwrap();
+    }
+    let b = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots);
+    let cfg = match client {
+        Some(c) => {
+            let key = rustls_pemfile::private_key(&mut c.key_pem.as_bytes())
+                .unwrap()
+                .unwrap();
+            b.with_client_auth_cert(pem_chain(&c.cert_pem), key)
+                .unwrap()
+        }
+        None => b.with_no_client_auth(),
+    };
+    Arc::new(cfg)
+}
+
 /// Post once on a new connection; Err means the handshake or connection failed.
 fn one_shot(
     addr: SocketAddr,
@@ -219,6 +235,35 @@ fn tls_gateway(pki: &Pki, mode: &str, routes: &str) -> (Gateway, SocketAddr) {
     let port = free_port();
     let gw = Gateway::start(&(pki.listener(mode, port) + routes));
     (gw, SocketAddr::from(([127, 0, 0, 1], port)))
+}
+
+/// The server, not the client, picks the suite: a client that lists
+/// AES-256-GCM-SHA384 first (rustls' and OpenSSL's order) gets
+/// AES-128-GCM-SHA256, whose hash runs on the CPU's SHA extensions. The
+/// ticket hookgate sends lets the next connection resume.
+#[test]
+fn the_server_picks_a_sha256_suite_and_the_next_connection_resumes() {
+    let pki = Pki::new();
+    let up = Upstream::start();
+    let (_gw, addr) = tls_gateway(&pki, "off", &route("open", "/open", up.addr, ""));
+    let cfg = client_config(&pki.ca.cert_pem(), None);
+    assert_eq!(
+        cfg.crypto_provider().cipher_suites[0].suite(),
+        rustls::CipherSuite::TLS13_AES_256_GCM_SHA384,
+        "the client prefers SHA-384"
+    );
+    let mut first = Conn::open_with(addr, cfg.clone(), &[]).unwrap();
+    assert_eq!(
+        first.tls.conn.negotiated_cipher_suite().map(|s| s.suite()),
+        Some(rustls::CipherSuite::TLS13_AES_128_GCM_SHA256)
+    );
+    assert_eq!(first.post("/open", &[], "{}").unwrap().0, 200);
+    let mut second = Conn::open_with(addr, cfg, &[]).unwrap();
+    assert_eq!(
+        second.tls.conn.handshake_kind(),
+        Some(rustls::HandshakeKind::Resumed)
+    );
+    assert_eq!(second.post("/open", &[], "{}").unwrap().0, 200);
 }
 
 #[test]

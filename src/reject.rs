@@ -165,6 +165,12 @@ impl Reason {
 }
 
 impl Reason {
+    /// The request failed authentication (401, 403): its answer waits
+    /// `[limits] auth_failure_delay`, so forging costs the forger time.
+    pub fn fails_authentication(self) -> bool {
+        matches!(self.status(), 401 | 403)
+    }
+
     /// `Retry-After` seconds sent with the refusal, for reasons that pass.
     pub fn retry_after(self) -> Option<u32> {
         match self {

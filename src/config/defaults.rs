@@ -65,6 +65,13 @@ pub const REQUEST_TIMEOUT: Bounds<Duration> = Bounds::new(ms(100), secs(HOUR));
 pub const DEFAULT_READ_TIMEOUT: Duration = secs(10);
 /// Range of `[limits] read_timeout`.
 pub const READ_TIMEOUT: Bounds<Duration> = Bounds::new(ms(100), secs(HOUR));
+/// `[limits] auth_failure_delay`: long enough that a flood of forged
+/// signatures over keep-alive connections gets one answer per connection
+/// per delay (32 connections: 1,600 a second), short enough that a sender
+/// with a wrong secret barely notices.
+pub const DEFAULT_AUTH_FAILURE_DELAY: Duration = ms(20);
+/// Range of `[limits] auth_failure_delay` (0s turns it off).
+pub const AUTH_FAILURE_DELAY: Bounds<Duration> = Bounds::new(Duration::ZERO, secs(10));
 /// Default `[limits] max_buffered_bytes`.
 pub const DEFAULT_MAX_BUFFERED_BYTES: u64 = 256 << 20;
 /// Range of `[limits] max_buffered_bytes` (and at least every route's body limit).

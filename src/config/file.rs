@@ -95,6 +95,8 @@ pub struct FileLimits {
     pub request_timeout: Option<Spanned<Dur>>,
     /// Longest pause between two reads from the client.
     pub read_timeout: Option<Spanned<Dur>>,
+    /// How long a request that failed authentication waits for its answer.
+    pub auth_failure_delay: Option<Spanned<Dur>>,
     /// Most request-body bytes held in memory across all requests at once:
     /// what an unauthenticated sender can make hookgate hold.
     pub max_buffered_bytes: Option<Spanned<ByteSize>>,

@@ -71,6 +71,13 @@ pub fn validate(c: &mut Collector, f: &FileLimits) -> (Limits, u64) {
             DEFAULT_READ_TIMEOUT,
             READ_TIMEOUT,
         ),
+        auth_failure_delay: dur(
+            c,
+            "limits.auth_failure_delay",
+            f.auth_failure_delay.as_ref(),
+            DEFAULT_AUTH_FAILURE_DELAY,
+            AUTH_FAILURE_DELAY,
+        ),
         max_buffered_bytes,
     };
     (limits, max_body_bytes)

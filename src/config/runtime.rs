@@ -80,6 +80,9 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// Longest pause between two reads from the client.
     pub read_timeout: Duration,
+    /// How long a 401/403 waits before it is sent (see
+    /// [`crate::reject::Reason::fails_authentication`]).
+    pub auth_failure_delay: Duration,
     /// Most body bytes buffered across all requests at once.
     pub max_buffered_bytes: u64,
 }

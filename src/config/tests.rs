@@ -680,6 +680,7 @@ fn shipped_config_documents_every_range() {
         ("request_timeout", REQUEST_TIMEOUT.describe()),
         ("read_timeout", READ_TIMEOUT.describe()),
         ("max_buffered_bytes", MAX_BUFFERED_BYTES.describe()),
+        ("auth_failure_delay", AUTH_FAILURE_DELAY.describe()),
         ("max_connections", MAX_CONNECTIONS.describe()),
         ("connect_timeout", CONNECT_TIMEOUT.describe()),
         ("read_timeout", UPSTREAM_READ_TIMEOUT.describe()),

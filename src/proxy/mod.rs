@@ -161,6 +161,11 @@ impl Gateway {
             Err(r) => {
                 let reason = r.reason;
                 ctx.rejected(r);
+                let delay = cfg.limits.auth_failure_delay;
+                if reason.fails_authentication() && !delay.is_zero() && !draining {
+                    // The body lease and any reservation went with `stages`.
+                    pingora::time::sleep(delay).await;
+                }
                 respond::rejection(session, &mut ctx, reason, draining).await;
             }
         }

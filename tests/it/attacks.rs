@@ -598,3 +598,70 @@ fn a_path_whose_route_depends_on_letter_case_is_refused() {
     assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
     assert_eq!(up.received()[0].path, "/Hooks/Other");
 }
+
+/// A forged request waits `auth_failure_delay` for its 401 and holds
+/// nothing meanwhile: its body is back in the budget, its refusal already
+/// counted, and a signed request on another connection is served while it
+/// waits. A flood of forgeries over keep-alive connections gets one answer
+/// per connection per delay.
+#[test]
+fn a_forged_request_waits_for_its_401_while_signed_ones_pass() {
+    let up = Upstream::start();
+    let gw = Gateway::with_limits(
+        "auth_failure_delay = \"3s\"",
+        &route(
+            "payments",
+            "/hooks/payments",
+            up.addr,
+            &format!("[route.verify]\n{GITHUB}"),
+        ),
+    );
+    let addr = gw.addr;
+    let forged = std::thread::spawn(move || {
+        let body = vec![b'x'; 64 * 1024];
+        let head = format!(
+            "POST /hooks/payments HTTP/1.1\r\nhost: h\r\ncontent-length: {}\r\nx-hub-signature-256: sha256={}\r\n\r\n",
+            body.len(),
+            "0".repeat(64)
+        );
+        let sent = Instant::now();
+        let resp = raw_request(addr, &head, &body);
+        (resp, sent.elapsed())
+    });
+    let rejected = "hookgate_requests_total{outcome=\"signature_invalid\",route=\"payments\"}";
+    eventually(Duration::from_secs(10), "the forgery is counted", || {
+        metric_opt(&gw.metrics(), rejected) == Some(1.0)
+    });
+
+    let signed = b"{}";
+    let mut req = client()
+        .post(gw.url("/hooks/payments"))
+        .body(signed.to_vec());
+    for (k, v) in sign_with(
+        &signer(GITHUB),
+        "/hooks/payments",
+        &[],
+        signed,
+        SystemTime::now(),
+    ) {
+        req = req.header(k, v);
+    }
+    assert_eq!(req.send().unwrap().status(), 200);
+    assert_eq!(gw.metric("hookgate_buffered_body_bytes"), 0.0);
+    assert!(
+        !forged.is_finished(),
+        "the 401 came before auth_failure_delay"
+    );
+
+    let (resp, waited) = forged.join().unwrap();
+    assert!(resp.starts_with("HTTP/1.1 401"), "{resp}");
+    assert!(
+        waited >= Duration::from_secs(3),
+        "answered after {waited:?}"
+    );
+    assert_eq!(
+        up.received().len(),
+        1,
+        "only the signed request was forwarded"
+    );
+}

@@ -44,7 +44,10 @@ pub async fn reserve(
     let count = |result| route.metrics.replay(result);
     let started = Instant::now();
     let outcome = store
-        .reserve(&format!("{}:{key}", route.name), cfg.replay.reservation_ttl)
+        .reserve(
+            &[&route.name, ":", &key].concat(),
+            cfg.replay.reservation_ttl,
+        )
         .await;
     metrics
         .replay_store

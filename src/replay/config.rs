@@ -82,17 +82,19 @@ impl KeySource {
         signature_digest: Option<&str>,
     ) -> Option<String> {
         match self {
-            KeySource::SignatureDigest => signature_digest.map(|d| format!("sig:{d}")),
+            KeySource::SignatureDigest => signature_digest.map(|d| ["sig:", d].concat()),
             KeySource::Header(names) => {
                 let v = names.iter().find_map(|h| headers.get(h))?.as_bytes();
                 if v.is_empty() {
                     return None;
                 }
-                if v.len() <= MAX_KEY_HEADER && v.iter().all(|b| b.is_ascii_graphic()) {
-                    Some(format!("id:{}", String::from_utf8_lossy(v)))
-                } else {
-                    use sha2::Digest;
-                    Some(format!("idh:{}", hex::encode(sha2::Sha256::digest(v))))
+                let printable = v.len() <= MAX_KEY_HEADER && v.iter().all(|b| b.is_ascii_graphic());
+                match std::str::from_utf8(v) {
+                    Ok(id) if printable => Some(["id:", id].concat()),
+                    _ => {
+                        use sha2::Digest;
+                        Some(format!("idh:{}", hex::encode(sha2::Sha256::digest(v))))
+                    }
                 }
             }
         }

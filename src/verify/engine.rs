@@ -450,7 +450,7 @@ impl Verifier {
                     return Ok(Verified {
                         scheme: s.name,
                         key_id: k.id.clone(),
-                        signature_digest: hex::encode(Sha256::digest(&cand.sig)),
+                        signature_digest: parse::hex_lower(&Sha256::digest(&cand.sig)),
                     });
                 }
             }
@@ -548,7 +548,7 @@ impl Verifier {
         Ok(Verified {
             scheme: s.name,
             key_id: "certificate".into(),
-            signature_digest: hex::encode(Sha256::digest(&cand.sig)),
+            signature_digest: parse::hex_lower(&Sha256::digest(&cand.sig)),
         })
     }
 

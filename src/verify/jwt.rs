@@ -94,7 +94,10 @@ pub fn verify(
             ));
         }
     }
-    Ok((key.id.clone(), hex::encode(Sha256::digest(&sig))))
+    Ok((
+        key.id.clone(),
+        super::parse::hex_lower(&Sha256::digest(&sig)),
+    ))
 }
 
 /// The JWS `alg` a scheme's algorithm stands for.

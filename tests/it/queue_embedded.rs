@@ -40,6 +40,22 @@ fn crash_child() {
     });
 }
 
+/// The next line the crash child printed: None at the end, Some(None) for a
+/// line that is not a whole `ack` line. A line longer than stdout's buffer
+/// goes out in more than one write, so the kill can cut the last one.
+fn next_ack(out: &mut impl BufRead) -> Option<Option<(String, String)>> {
+    let mut line = String::new();
+    if out.read_line(&mut line).unwrap() == 0 {
+        return None;
+    }
+    Some(
+        line.strip_suffix('\n')
+            .and_then(|l| l.strip_prefix("ack "))
+            .and_then(|l| l.split_once(' '))
+            .map(|(id, body)| (id.to_string(), body.to_string())),
+    )
+}
+
 #[test]
 fn acknowledged_deliveries_survive_kill_9() {
     let dir = disk_dir();
@@ -57,7 +73,7 @@ fn acknowledged_deliveries_survive_kill_9() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut acked: HashMap<String, String> = HashMap::new();
     let deadline = Instant::now() + Duration::from_secs(60);
     while acked.len() < 500 {
@@ -66,19 +82,18 @@ fn acknowledged_deliveries_survive_kill_9() {
             "the child acknowledged only {}",
             acked.len()
         );
-        let line = lines.next().expect("child exited early").unwrap();
-        if let Some((id, body)) = line.strip_prefix("ack ").and_then(|l| l.split_once(' ')) {
-            acked.insert(id.to_string(), body.to_string());
-        }
+        match next_ack(&mut out) {
+            Some(Some((id, body))) => acked.insert(id, body),
+            Some(None) => None,
+            None => panic!("child exited early"),
+        };
     }
-    // kill -9 in the middle of its enqueues, then collect what it printed before dying.
+    // kill -9 in the middle of its enqueues, then collect what it printed
+    // before dying.
     child.kill().unwrap();
     child.wait().unwrap();
-    for line in lines {
-        let line = line.unwrap();
-        if let Some((id, body)) = line.strip_prefix("ack ").and_then(|l| l.split_once(' ')) {
-            acked.insert(id.to_string(), body.to_string());
-        }
+    while let Some(ack) = next_ack(&mut out) {
+        acked.extend(ack);
     }
 
     let store = open_embedded(&path, 1 << 30);

@@ -199,7 +199,7 @@ mode = "queue"
         // Dropped once queueing began (the client went away): it completes.
         // One poll starts it; on this single-threaded runtime the spawned
         // store task cannot have run yet, so the drop always comes first.
-        let mut request = std::pin::pin!(enqueue(Some(&store), &route, &req, body, guard));
+        let mut request = Box::pin(enqueue(Some(&store), &route, &req, body, guard));
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
         assert!(
             std::future::Future::poll(request.as_mut(), &mut cx).is_pending(),

@@ -168,9 +168,10 @@ impl TlsListener {
     }
 }
 
-/// TLS tickets sent after a full handshake: one per connection is what a
-/// sender resumes with (rustls and OpenSSL send two by default; the second
-/// costs a random id, a cache slot and a record on every handshake).
+/// TLS tickets sent after a full handshake: a sender resumes its next
+/// connection with one. rustls and OpenSSL send two by default, for clients
+/// that open two connections at once; the second costs a random id, a cache
+/// slot and a record on every handshake.
 const TLS13_TICKETS: usize = 1;
 
 /// hookgate's choices over rustls' defaults: the server picks the suite, in

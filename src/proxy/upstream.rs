@@ -8,16 +8,20 @@ use http::HeaderMap;
 use pingora::http::RequestHeader;
 
 /// Headers that describe one connection, not the message (RFC 9110 §7.6.1).
-const HOP_BY_HOP: [&str; 8] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "proxy-authorization",
-];
+/// A `match`, not a list to scan: it runs for every header of every request.
+fn is_hop_by_hop(name: &str) -> bool {
+    matches!(
+        name,
+        "connection"
+            | "keep-alive"
+            | "proxy-connection"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+            | "proxy-authorization"
+    )
+}
 
 /// Header telling the upstream which scheme and key verified the request.
 /// Any incoming copy is removed so a sender cannot forge it (as are the
@@ -52,11 +56,11 @@ fn is_protected(name: &str) -> bool {
 /// fields and the extension fields named in `Connection`, each only if the
 /// message has it (one pass over its names, not one lookup per candidate).
 pub fn hop_by_hop_names(headers: &HeaderMap) -> Vec<HeaderName> {
-    names_to_remove(headers, &[])
+    names_to_remove(headers, |_| false)
 }
 
-/// [`hop_by_hop_names`], plus the `owned` fields present.
-fn names_to_remove(headers: &HeaderMap, owned: &[&str]) -> Vec<HeaderName> {
+/// [`hop_by_hop_names`], plus the fields present that `owned` names.
+fn names_to_remove(headers: &HeaderMap, owned: impl Fn(&str) -> bool) -> Vec<HeaderName> {
     let named: Vec<String> = headers
         .get_all(http::header::CONNECTION)
         .iter()
@@ -69,7 +73,7 @@ fn names_to_remove(headers: &HeaderMap, owned: &[&str]) -> Vec<HeaderName> {
         .keys()
         .filter(|k| {
             let k = k.as_str();
-            HOP_BY_HOP.contains(&k) || owned.contains(&k) || named.iter().any(|n| n == k)
+            is_hop_by_hop(k) || owned(k) || named.iter().any(|n| n == k)
         })
         .cloned()
         .collect()
@@ -85,17 +89,20 @@ fn names_to_remove(headers: &HeaderMap, owned: &[&str]) -> Vec<HeaderName> {
 /// matched on `Host` and the target, so, like `X-Forwarded-For` (which
 /// hookgate sets), none is passed on. `X-Real-IP` is nginx's name for the
 /// client address, which IP-based app logic believes.
-const OWNED: [&str; 9] = [
-    "expect",
-    VERIFIED_HEADER,
-    crate::queue::DELIVERY_ID_HEADER,
-    crate::queue::ATTEMPT_HEADER,
-    "forwarded",
-    "x-forwarded-host",
-    "x-original-url",
-    "x-rewrite-url",
-    "x-real-ip",
-];
+fn is_owned(name: &str) -> bool {
+    matches!(
+        name,
+        "expect"
+            | VERIFIED_HEADER
+            | crate::queue::DELIVERY_ID_HEADER
+            | crate::queue::ATTEMPT_HEADER
+            | "forwarded"
+            | "x-forwarded-host"
+            | "x-original-url"
+            | "x-rewrite-url"
+            | "x-real-ip"
+    )
+}
 
 /// Build the upstream request from the client's header: one copy of it,
 /// minus the fields present that must not pass, plus hookgate's own
@@ -113,7 +120,7 @@ pub fn request(
     let mut req = client.clone();
     req.set_raw_path(origin.path_and_query.as_bytes())
         .map_err(internal)?;
-    for name in names_to_remove(&client.headers, &OWNED) {
+    for name in names_to_remove(&client.headers, is_owned) {
         req.remove_header(&name);
     }
     req.set_version(http::Version::HTTP_11);
@@ -123,7 +130,7 @@ pub fn request(
             req.remove_header("host");
         }
     }
-    req.insert_header("content-length", body_len.to_string())
+    req.insert_header("content-length", http::HeaderValue::from(body_len))
         .map_err(internal)?;
     // hookgate is the edge: a client-supplied X-Forwarded-For is not evidence of
     // anything, so it is replaced, not appended to.

@@ -434,13 +434,19 @@ impl Verifier {
                 signature_digest: String::new(),
             });
         }
+        // One empty URL for the schemes that sign none, without a Vec per request.
+        const NO_URL: &[String] = &[String::new()];
+        let variants;
         let urls = match (&self.public_url, s.needs_public_url()) {
-            (Some(base), true) => content::url_variants(&format!("{base}{}", req.path_and_query)),
-            _ => vec![String::new()],
+            (Some(base), true) => {
+                variants = content::url_variants(&format!("{base}{}", req.path_and_query));
+                &variants[..]
+            }
+            _ => NO_URL,
         };
         for cand in candidates {
             let ts = cand.ts.as_deref().or(pre.timestamp.as_deref());
-            for url in &urls {
+            for url in urls {
                 let signed = self.signed_content(s, req, body, ts, url)?;
                 if let Some(k) = keys
                     .iter()

@@ -9,19 +9,25 @@ fn write(dir: &std::path::Path, text: &str) -> std::path::PathBuf {
     p
 }
 
-fn good(dir: &std::path::Path) -> String {
+/// Admin and listener on ports nothing binds: `check` never opens them.
+fn unbound(dir: &std::path::Path) -> String {
     base_config(
         dir,
         "127.0.0.1:1".parse().unwrap(),
         "127.0.0.1:2".parse().unwrap(),
         "",
         "",
-    ) + &route(
-        "github",
-        "/hooks/github",
-        "127.0.0.1:3000".parse().unwrap(),
-        "max_body_bytes = \"5MiB\"",
     )
+}
+
+fn good(dir: &std::path::Path) -> String {
+    unbound(dir)
+        + &route(
+            "github",
+            "/hooks/github",
+            "127.0.0.1:3000".parse().unwrap(),
+            "max_body_bytes = \"5MiB\"",
+        )
 }
 
 #[test]
@@ -53,13 +59,7 @@ fn check_prints_a_summary_of_routes() {
 #[test]
 fn check_warns_about_inline_secrets_and_wide_tolerance() {
     let dir = tempfile::tempdir().unwrap();
-    let text = base_config(
-        dir.path(),
-        "127.0.0.1:1".parse().unwrap(),
-        "127.0.0.1:2".parse().unwrap(),
-        "",
-        "",
-    ) + &route(
+    let text = unbound(dir.path()) + &route(
         "slack",
         "/slack",
         "127.0.0.1:3000".parse().unwrap(),
@@ -98,18 +98,14 @@ fn check_warns_when_an_open_route_takes_paths_next_to_a_signed_one() {
     let dir = tempfile::tempdir().unwrap();
     let up: std::net::SocketAddr = "127.0.0.1:3000".parse().unwrap();
     let other: std::net::SocketAddr = "127.0.0.1:3001".parse().unwrap();
-    let text = base_config(
-        dir.path(),
-        "127.0.0.1:1".parse().unwrap(),
-        "127.0.0.1:2".parse().unwrap(),
-        "",
-        "",
-    ) + &route(
-        "payments",
-        "/hooks/payments",
-        up,
-        "[route.verify]\nscheme = \"github\"\nsecrets = [\"s\"]",
-    ) + &route("elsewhere", "/hooks/other", other, "")
+    let text = unbound(dir.path())
+        + &route(
+            "payments",
+            "/hooks/payments",
+            up,
+            "[route.verify]\nscheme = \"github\"\nsecrets = [\"s\"]",
+        )
+        + &route("elsewhere", "/hooks/other", other, "")
         + &route("catch-all", "/", up, "");
     let (code, text, _) = check(&write(dir.path(), &text));
     assert_eq!(code, Some(0), "{text}");

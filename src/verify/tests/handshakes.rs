@@ -37,16 +37,7 @@ fn after(v: &Verifier, method: &str, extra: &[(&str, &str)], body: &[u8]) -> Res
         path_and_query: "/hook",
         headers: &hd,
     };
-    let pre = match v.before_body(&req, now).map_err(|r| r.reason)? {
-        BeforeBody::Continue(p) => p,
-        BeforeBody::Answer(_) => panic!("answered before the body"),
-    };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    rt.block_on(v.after_body(&pre, &req, body, now))
-        .map(Done::from)
-        .map_err(|r| r.reason)
+    both_steps(v, &req, body, now)
 }
 
 fn text(r: &Reply) -> String {
@@ -353,16 +344,7 @@ fn run_as_sent(v: &Verifier, pairs: &[(&str, &str)], body: &[u8]) -> Result<Done
         headers: &hd,
     };
     let now = at(1_700_000_000);
-    let pre = match v.before_body(&req, now).map_err(|r| r.reason)? {
-        BeforeBody::Continue(p) => p,
-        BeforeBody::Answer(_) => panic!("answered before the body"),
-    };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    rt.block_on(v.after_body(&pre, &req, body, now))
-        .map(Done::from)
-        .map_err(|r| r.reason)
+    both_steps(v, &req, body, now)
 }
 
 /// monday.com's `{"challenge": ..}`: with a JWT it is verified first; without

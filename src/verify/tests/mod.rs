@@ -42,6 +42,28 @@ impl From<AfterBody> for Done {
     }
 }
 
+/// Both steps of the request path on `req`: `before_body` (which must not
+/// answer), then `after_body` on a runtime with I/O and timers (the remote
+/// schemes fetch their certificate there).
+pub fn both_steps(
+    v: &Verifier,
+    req: &RequestParts<'_>,
+    body: &[u8],
+    now: SystemTime,
+) -> Result<Done, Reason> {
+    let pre = match v.before_body(req, now).map_err(|r| r.reason)? {
+        BeforeBody::Continue(p) => p,
+        BeforeBody::Answer(_) => panic!("answered before the body"),
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(v.after_body(&pre, req, body, now))
+        .map(Done::from)
+        .map_err(|r| r.reason)
+}
+
 pub fn verifier(toml_src: &str) -> Verifier {
     let f: FileVerify = toml::from_str(toml_src).unwrap_or_else(|e| panic!("{e}\n{toml_src}"));
     Verifier::from_file(&f, Path::new("."), "test").unwrap_or_else(|e| panic!("{e}\n{toml_src}"))

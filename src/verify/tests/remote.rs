@@ -163,17 +163,7 @@ fn run(v: &Verifier, hd: &HeaderMap, body: &[u8]) -> Result<Done, Reason> {
         headers: hd,
     };
     let now = at(1_700_000_000);
-    let pre = match v.before_body(&req, now).map_err(|r| r.reason)? {
-        BeforeBody::Continue(p) => p,
-        BeforeBody::Answer(_) => panic!("answered before the body"),
-    };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(v.after_body(&pre, &req, body, now))
-        .map(Done::from)
-        .map_err(|r| r.reason)
+    both_steps(v, &req, body, now)
 }
 
 #[test]
